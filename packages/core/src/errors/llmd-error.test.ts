@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { InvalidArgumentError } from './invalid-argument-error.js';
+import { LlmdError } from './llmd-error.js';
+import { parseWithSchema, ValidationError } from './validation-error.js';
+
+describe('LlmdError', () => {
+  it('is recognised by marker, not only by prototype', () => {
+    const error = new InvalidArgumentError('bad', { path: 'blockSize' });
+    expect(LlmdError.isInstance(error)).toBe(true);
+    expect(error.code).toBe('invalid_argument');
+    expect(error.path).toBe('blockSize');
+    // A structurally foreign error (another copy of the package) carries the same global symbol.
+    const foreign = Object.assign(new Error('x'), { [Symbol.for('llmd.error')]: true, code: 'internal' });
+    expect(LlmdError.isInstance(foreign)).toBe(true);
+    expect(LlmdError.isInstance(new Error('plain'))).toBe(false);
+    expect(LlmdError.isInstance(undefined)).toBe(false);
+  });
+
+  it('validation errors name the first failing field path', () => {
+    const schema = z.object({ plugins: z.array(z.object({ type: z.string() })) });
+    try {
+      parseWithSchema(schema, { plugins: [{ type: 'a' }, { type: 3 }] }, 'invalid_config', 'config');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).message).toMatch(/^config plugins\[1\]\.type: /);
+      expect((error as ValidationError).path).toBe('plugins[1].type');
+      expect((error as ValidationError).code).toBe('invalid_config');
+    }
+  });
+});

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+import { LlmdError } from '../errors/llmd-error.js';
+import { parseWithSchema } from '../errors/validation-error.js';
+import { type ChainStep } from './chain-step.js';
+import { createEngineHashStep } from './engine-hash-step.js';
+import { bigIntToUint64Parts } from './fnv64a.js';
+import {
+  type HashAlgorithm,
+  hashAlgorithms,
+  isEngineHashAlgorithm,
+} from './hash-algorithm.js';
+import { type BlockHashChain, createHashChain } from './hash-chain.js';
+import { createRequestKeyStep } from './request-key-step.js';
+
+const maximumTokenId = 0xffffffff;
+
+export const blockHasherOptionsSchema = z
+  .object({
+    algorithm: z.string().refine((value): value is HashAlgorithm => (hashAlgorithms as ReadonlyArray<string>).includes(value), {
+      error: (issue) => `unknown hash algorithm "${String(issue.input)}"; expected one of ${hashAlgorithms.join(', ')}`,
+    }),
+    blockSize: z.number().int().positive().max(1 << 20),
+    /**
+     * vLLM: `PYTHONHASHSEED` (required: an unset seed means a random NONE_HASH per engine process).
+     * llm-d: `hashSeed` (default "").
+     */
+    seed: z.string().optional(),
+    /** vLLM algorithms: LoRA adapter name, hashed into every block. llm-d algorithms: replaces the model name. */
+    loraName: z.string().optional(),
+    /** vLLM algorithms only: `cache_salt`, hashed into block 0. */
+    cacheSalt: z.string().optional(),
+    /** llm-d algorithms only: the model name folded into the chain root (default ""). */
+    modelName: z.string().optional(),
+  })
+  .strict();
+
+export type BlockHasherOptions = z.input<typeof blockHasherOptionsSchema> & { algorithm: HashAlgorithm };
+
+export interface StartChainOptions {
+  /**
+   * Continue an existing chain: the parent block's raw digest (vLLM algorithms) or its 64-bit key
+   * (llm-d algorithms). Block indices then start at `firstBlockIndex` (default 1), so no cache salt.
+   */
+  parent?: Uint8Array | bigint;
+  firstBlockIndex?: number;
+}
+
+/** Hashes token sequences into per-block 64-bit values with one fixed configuration. */
+export interface BlockHasher {
+  readonly algorithm: HashAlgorithm;
+  readonly blockSize: number;
+  /** One value per full block of `tokens` (the partial tail is not hashed). */
+  hash(tokens: ArrayLike<number>): bigint[];
+  /** A new incremental chain (see {@link BlockHashChain}). */
+  startChain(options?: StartChainOptions): BlockHashChain;
+}
+
+/** Throws `invalid_token_ids` unless every id is an integer in [0, 2^32 − 1]. */
+export function assertTokenIds(tokens: ArrayLike<number>): void {
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index] as number;
+    if (token >>> 0 !== token) {
+      throw new LlmdError(
+        'invalid_token_ids',
+        `token id at index ${index} is ${String(token)}: token ids must be integers from 0 to ${maximumTokenId}`,
+        { path: `[${index}]` },
+      );
+    }
+  }
+}
+
+export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
+  const parsed = parseWithSchema(blockHasherOptionsSchema, options, 'invalid_argument', 'block hasher options');
+  const algorithm = parsed.algorithm as HashAlgorithm;
+  const blockSize = parsed.blockSize;
+  let step: ChainStep<unknown>;
+  let parentFromCaller: (parent: Uint8Array | bigint) => unknown;
+
+  if (isEngineHashAlgorithm(algorithm)) {
+    if (parsed.seed === undefined) {
+      throw new LlmdError(
+        'invalid_argument',
+        `${algorithm} needs the engine's PYTHONHASHSEED as seed: without it vLLM picks a random NONE_HASH per process`,
+        { path: 'seed' },
+      );
+    }
+    if (parsed.modelName !== undefined) {
+      throw new LlmdError('invalid_argument', `modelName does not enter vLLM's ${algorithm} block hashes`, {
+        path: 'modelName',
+      });
+    }
+    step = createEngineHashStep({
+      algorithm,
+      blockSize,
+      seed: parsed.seed,
+      loraName: parsed.loraName,
+      cacheSalt: parsed.cacheSalt,
+    }) as ChainStep<unknown>;
+    parentFromCaller = (parent) => {
+      if (!(parent instanceof Uint8Array)) {
+        throw new LlmdError('invalid_argument', `${algorithm} chains continue from the parent's raw digest bytes`, {
+          path: 'parent',
+        });
+      }
+      return parent;
+    };
+  } else {
+    if (parsed.cacheSalt !== undefined) {
+      throw new LlmdError('invalid_argument', `cacheSalt does not enter llm-d's ${algorithm} request keys`, {
+        path: 'cacheSalt',
+      });
+    }
+    step = createRequestKeyStep({
+      algorithm,
+      blockSize,
+      seed: parsed.seed ?? '',
+      modelName: parsed.loraName ?? parsed.modelName ?? '',
+    }) as ChainStep<unknown>;
+    parentFromCaller = (parent) => {
+      if (typeof parent !== 'bigint') {
+        throw new LlmdError('invalid_argument', `${algorithm} chains continue from the parent's 64-bit key`, {
+          path: 'parent',
+        });
+      }
+      return algorithm === 'cbor-fnv' ? bigIntToUint64Parts(parent) : parent;
+    };
+  }
+
+  // NONE_HASH / the init hash depend only on the configuration: compute once per hasher.
+  const root = step.initialState();
+  const startChain = (chainOptions: StartChainOptions = {}): BlockHashChain => {
+    if (chainOptions.parent === undefined) return createHashChain(step, blockSize, assertTokenIds, root);
+    return createHashChain(
+      step,
+      blockSize,
+      assertTokenIds,
+      parentFromCaller(chainOptions.parent),
+      chainOptions.firstBlockIndex ?? 1,
+    );
+  };
+
+  return {
+    algorithm,
+    blockSize,
+    startChain,
+    hash(tokens) {
+      return startChain().append(tokens);
+    },
+  };
+}

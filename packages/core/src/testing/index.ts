@@ -1,0 +1,6 @@
+export {
+  type VllmKvEventFixture,
+  findSharedFolder,
+  readVllmKvEventFixture,
+  sharedFixturesMissingMessage,
+} from './shared-fixtures.js';

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/**
+ * The parts of OpenAI-compatible request bodies that llmd reads. Objects are `loose`: unknown fields
+ * are kept, because gateways forward the body to the model server and must not lose what vLLM
+ * understands and we do not (sampling parameters, guided decoding, …).
+ */
+
+const tokenIdSchema = z.number().int().min(0).max(0xffffffff);
+
+export const completionPromptSchema = z.union([
+  z.string(),
+  z.array(z.string()).min(1),
+  z.array(tokenIdSchema).min(1),
+  z.array(z.array(tokenIdSchema).min(1)).min(1),
+]);
+
+const stopSchema = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+
+const streamOptionsSchema = z
+  .object({ include_usage: z.boolean().nullish(), continuous_usage_stats: z.boolean().nullish() })
+  .loose()
+  .nullish();
+
+const commonRequestFields = {
+  model: z.string().min(1),
+  stream: z.boolean().nullish(),
+  stream_options: streamOptionsSchema,
+  max_tokens: z.number().int().min(0).nullish(),
+  n: z.number().int().min(1).nullish(),
+  stop: stopSchema,
+  ignore_eos: z.boolean().nullish(),
+  /** vLLM: isolates prefix-cache reuse between tenants; enters the hash of block 0. */
+  cache_salt: z.string().min(1).nullish(),
+  kv_transfer_params: z.record(z.string(), z.unknown()).nullish(),
+  user: z.string().nullish(),
+  priority: z.number().int().nullish(),
+};
+
+export const completionRequestSchema = z
+  .object({
+    ...commonRequestFields,
+    prompt: completionPromptSchema,
+    echo: z.boolean().nullish(),
+  })
+  .loose();
+export type CompletionRequest = z.output<typeof completionRequestSchema>;
+
+const textContentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).loose();
+const otherContentPartSchema = z
+  .object({ type: z.enum(['image_url', 'input_audio', 'video_url', 'file', 'refusal', 'image', 'audio', 'video']) })
+  .loose();
+export const chatContentPartSchema = z.union([textContentPartSchema, otherContentPartSchema]);
+
+export const chatToolCallSchema = z
+  .object({
+    id: z.string().optional(),
+    type: z.literal('function').optional(),
+    function: z.object({ name: z.string(), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]) }).loose(),
+  })
+  .loose();
+
+export const chatMessageSchema = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+    content: z.union([z.string(), z.array(chatContentPartSchema), z.null()]).optional(),
+    name: z.string().optional(),
+    tool_calls: z.array(chatToolCallSchema).optional(),
+    tool_call_id: z.string().optional(),
+    reasoning_content: z.string().nullish(),
+  })
+  .loose();
+export type ChatMessage = z.output<typeof chatMessageSchema>;
+
+export const chatToolSchema = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: z.string().min(1),
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+      })
+      .loose(),
+  })
+  .loose();
+export type ChatTool = z.output<typeof chatToolSchema>;
+
+export const chatCompletionRequestSchema = z
+  .object({
+    ...commonRequestFields,
+    messages: z.array(chatMessageSchema).min(1),
+    max_completion_tokens: z.number().int().min(0).nullish(),
+    tools: z.array(chatToolSchema).nullish(),
+    add_generation_prompt: z.boolean().nullish(),
+    continue_final_message: z.boolean().nullish(),
+    chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+  })
+  .loose();
+export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
