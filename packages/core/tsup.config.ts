@@ -4,7 +4,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
-    'tokenization/tokenize-worker': 'src/tokenization/tokenize-worker.ts' },
+    'tokenization/tokenize-worker': 'src/tokenization/tokenize-worker.ts',
+  },
   format: ['esm'],
   dts: { entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } },
   sourcemap: true,

@@ -7,7 +7,11 @@ function flagName(property: PropertyKey | undefined): string {
 }
 
 /** Validate commander's option object with zod; the error names the flag as the user typed it. */
-export function parseFlags<Schema extends z.ZodType>(schema: Schema, options: unknown, code: LlmdErrorCode = 'invalid_argument'): z.output<Schema> {
+export function parseFlags<Schema extends z.ZodType>(
+  schema: Schema,
+  options: unknown,
+  code: LlmdErrorCode = 'invalid_argument',
+): z.output<Schema> {
   const result = schema.safeParse(options);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

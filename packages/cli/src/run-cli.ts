@@ -2,6 +2,7 @@ import { LlmdError } from '@llmd/core';
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createHashCommand } from './commands/hash-command.js';
+import { createSimCommand } from './commands/sim-command.js';
 import { createTokenizeCommand } from './commands/tokenize-command.js';
 import { cliVersion } from './version.js';
 
@@ -21,7 +22,7 @@ export function createProgram(io: CliIo): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput(output);
-  for (const command of [createHashCommand(io), createTokenizeCommand(io)]) {
+  for (const command of [createHashCommand(io), createTokenizeCommand(io), createSimCommand(io)]) {
     program.addCommand(command.exitOverride().configureOutput(output));
   }
   return program;
@@ -39,7 +40,11 @@ export async function runCli(argv: ReadonlyArray<string>, io: CliIo): Promise<nu
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander already printed its message (or the help/version text).
-      if (error.exitCode === 0 || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
+      if (
+        error.exitCode === 0 ||
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.version'
+      ) {
         return exitCodes.success;
       }
       return exitCodes.badInput;
@@ -51,7 +56,9 @@ export async function runCli(argv: ReadonlyArray<string>, io: CliIo): Promise<nu
       return exitCodes.badInput;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.writeStderr(`llmd: unexpected error: ${message}${stack || '\n(run with --debug for the stack trace)'}\n`);
+    io.writeStderr(
+      `llmd: unexpected error: ${message}${stack || '\n(run with --debug for the stack trace)'}\n`,
+    );
     return exitCodes.failure;
   }
 }

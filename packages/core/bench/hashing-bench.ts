@@ -50,7 +50,10 @@ for (const algorithm of hashAlgorithms) {
 // Incremental reuse: a 7,200-token prompt whose first 6,000 tokens were hashed for an earlier prompt.
 const reuseHasher = createBlockHasher(optionsFor('sha256_cbor'));
 const systemPrompt = pseudoRandomTokens(6_000, 11);
-const questions = Array.from({ length: 50 }, (_, index) => [...systemPrompt, ...pseudoRandomTokens(1_200, 100 + index)]);
+const questions = Array.from({ length: 50 }, (_, index) => [
+  ...systemPrompt,
+  ...pseudoRandomTokens(1_200, 100 + index),
+]);
 const coldDurations: number[] = [];
 const reuseDurations: number[] = [];
 const sharedChain = reuseHasher.startChain();
@@ -64,8 +67,12 @@ for (let round = 0; round < 3; round++) {
   reuseDurations.push(Number(process.hrtime.bigint() - started) / 1e6 / questions.length);
 }
 
-const fastest = results.reduce((best, result) => (result.tokensPerSecond > best.tokensPerSecond ? result : best));
-console.log(`block hashing, block size ${blockSize}, ${tokenCount.toLocaleString('en')} tokens x ${rounds} rounds (median), ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`);
+const fastest = results.reduce((best, result) =>
+  result.tokensPerSecond > best.tokensPerSecond ? result : best,
+);
+console.log(
+  `block hashing, block size ${blockSize}, ${tokenCount.toLocaleString('en')} tokens x ${rounds} rounds (median), ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`,
+);
 console.log('| algorithm | tokens/s | target |');
 console.log('|---|---:|---|');
 for (const result of results) {

@@ -13,7 +13,10 @@ async function run(argv: string[], stdin = '') {
 
 describe('llmd hash', () => {
   it('prints one decimal value per full block', async () => {
-    const result = await run(['hash', '--algo', 'sha256_cbor', '--block-size', '16', '--seed', '0'], JSON.stringify(oneTo(40)));
+    const result = await run(
+      ['hash', '--algo', 'sha256_cbor', '--block-size', '16', '--seed', '0'],
+      JSON.stringify(oneTo(40)),
+    );
     expect(result).toEqual({ exitCode: 0, stdout: '3236607068019569386\n2758186210834249151\n', stderr: '' });
   });
 
@@ -27,14 +30,30 @@ describe('llmd hash', () => {
 
   it('passes --lora and --cache-salt into vLLM hashes', async () => {
     const result = await run(
-      ['hash', '--algo', 'sha256_cbor', '--block-size', '16', '--seed', '0', '--lora', 'my-lora', '--cache-salt', 'salt-1'],
+      [
+        'hash',
+        '--algo',
+        'sha256_cbor',
+        '--block-size',
+        '16',
+        '--seed',
+        '0',
+        '--lora',
+        'my-lora',
+        '--cache-salt',
+        'salt-1',
+      ],
       JSON.stringify(oneTo(32)),
     );
     expect(result.stdout).toBe('2808286155839804696\n1656328069003195154\n');
   });
 
   it.each([
-    [['--algo', 'md5', '--block-size', '16'], '[1]', /llmd: error: option '--algo <algorithm>' argument 'md5' is invalid/],
+    [
+      ['--algo', 'md5', '--block-size', '16'],
+      '[1]',
+      /llmd: error: option '--algo <algorithm>' argument 'md5' is invalid/,
+    ],
     [['--algo', 'cbor-fnv', '--block-size', '0'], '[1]', /llmd: error: --block-size: /],
     [['--algo', 'cbor-fnv', '--block-size', '2.5'], '[1]', /llmd: error: --block-size: /],
     [['--algo', 'cbor-fnv', '--block-size', '2'], '[1, -3]', /llmd: error: token id at index 1 is -3/],
@@ -71,17 +90,20 @@ describe('llmd hash', () => {
 
 const shared = findSharedFolder();
 
-describe.skipIf(!shared)(`llmd hash on the real vLLM capture (${shared ? '../shared' : sharedFixturesMissingMessage})`, () => {
-  it.each([
-    ['kv_event_base.json', []],
-    ['kv_event_lora.json', ['--lora', 'Alice']],
-  ])('%s: prints the 25 captured hashes', async (fileName, extraFlags) => {
-    const fixture = readVllmKvEventFixture(shared as string, fileName);
-    const result = await run(
-      ['hash', '--algo', 'sha256_cbor', '--block-size', '16', '--seed', '42', ...extraFlags],
-      JSON.stringify(fixture.token_ids),
-    );
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toBe(fixture.block_hashes.map((value) => `${value}\n`).join(''));
-  });
-});
+describe.skipIf(!shared)(
+  `llmd hash on the real vLLM capture (${shared ? '../shared' : sharedFixturesMissingMessage})`,
+  () => {
+    it.each([
+      ['kv_event_base.json', []],
+      ['kv_event_lora.json', ['--lora', 'Alice']],
+    ])('%s: prints the 25 captured hashes', async (fileName, extraFlags) => {
+      const fixture = readVllmKvEventFixture(shared as string, fileName);
+      const result = await run(
+        ['hash', '--algo', 'sha256_cbor', '--block-size', '16', '--seed', '42', ...extraFlags],
+        JSON.stringify(fixture.token_ids),
+      );
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toBe(fixture.block_hashes.map((value) => `${value}\n`).join(''));
+    });
+  },
+);

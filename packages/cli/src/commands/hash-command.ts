@@ -21,7 +21,9 @@ function parseTokenIds(text: string): number[] {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new LlmdError('invalid_token_ids', `stdin is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new LlmdError('invalid_token_ids', `stdin is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const result = tokenArraySchema.safeParse(value);
   if (!result.success) throw new LlmdError('invalid_token_ids', 'stdin must be a JSON array of token ids');
@@ -34,9 +36,11 @@ export function createHashCommand(io: CliIo): Command {
     .description(
       'Print the block hashes of a JSON array of token ids read on stdin: one decimal unsigned 64-bit value per full block',
     )
-    .addOption(new Option('--algo <algorithm>', 'hash algorithm').choices(hashAlgorithms).makeOptionMandatory())
+    .addOption(
+      new Option('--algo <algorithm>', 'hash algorithm').choices(hashAlgorithms).makeOptionMandatory(),
+    )
     .requiredOption('--block-size <tokens>', 'tokens per block (vLLM --block-size, llm-d blockSizeTokens)')
-    .option('--seed <seed>', "vLLM: the engine's PYTHONHASHSEED (required); llm-d: hashSeed (default \"\")")
+    .option('--seed <seed>', 'vLLM: the engine\'s PYTHONHASHSEED (required); llm-d: hashSeed (default "")')
     .option('--lora <name>', 'LoRA adapter name')
     .option('--cache-salt <salt>', 'vLLM cache_salt (enters block 0)')
     .option('--model <name>', 'llm-d algorithms: model name folded into the chain root')
@@ -53,6 +57,8 @@ export function createHashCommand(io: CliIo): Command {
       });
       const hashes = hasher.hash(parseTokenIds(await io.readStdin()));
       const decimal = hashes.map((value) => value.toString());
-      io.writeStdout(flags.json ? `${JSON.stringify(decimal)}\n` : decimal.map((line) => `${line}\n`).join(''));
+      io.writeStdout(
+        flags.json ? `${JSON.stringify(decimal)}\n` : decimal.map((line) => `${line}\n`).join(''),
+      );
     });
 }

@@ -1,5 +1,7 @@
 import { chatMessageSchema, LlmdError, parseWithSchema } from '@llmd/core';
+
 const loadTokenizer = async (_source: string): Promise<any> => undefined;
+
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { CliIo } from '../cli-io.js';
@@ -19,7 +21,9 @@ function parseChatMessages(text: string) {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new LlmdError('invalid_request', `stdin is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new LlmdError('invalid_request', `stdin is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseWithSchema(chatMessagesSchema, value, 'invalid_request', 'chat messages');
 }
@@ -27,15 +31,18 @@ function parseChatMessages(text: string) {
 export function createTokenizeCommand(io: CliIo): Command {
   return new Command('tokenize')
     .description(
-      'Print the token ids of the text on stdin as a JSON array (with --chat: a JSON array of chat messages rendered with the model\'s chat template)',
+      "Print the token ids of the text on stdin as a JSON array (with --chat: a JSON array of chat messages rendered with the model's chat template)",
     )
     .requiredOption(
       '--tokenizer <source>',
       'tokenizer.json file, folder holding one, or Hugging Face model name found in the local cache (never downloaded)',
     )
     .option('--chat', 'stdin is a JSON array of {role, content} messages')
-    .option('--no-generation-prompt', 'with --chat: do not append the assistant turn opener (add_generation_prompt)')
-    .option('--no-add-special-tokens', 'without --chat: do not add the tokenizer\'s special tokens (BOS, …)')
+    .option(
+      '--no-generation-prompt',
+      'with --chat: do not append the assistant turn opener (add_generation_prompt)',
+    )
+    .option('--no-add-special-tokens', "without --chat: do not add the tokenizer's special tokens (BOS, …)")
     .action(async (rawFlags: unknown) => {
       const flags = parseFlags(tokenizeFlagsSchema, rawFlags);
       const input = await io.readStdin();

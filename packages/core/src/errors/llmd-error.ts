@@ -29,7 +29,8 @@ export interface LlmdErrorOptions {
 export class LlmdError extends Error {
   readonly code: LlmdErrorCode;
   readonly path: string | undefined;
-  private readonly [markerSymbol] = true;
+  /** Brand checked by `isInstance`; a global symbol so copies of this package recognise each other. */
+  readonly [markerSymbol] = true;
 
   constructor(code: LlmdErrorCode, message: string, options: LlmdErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

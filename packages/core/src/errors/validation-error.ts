@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type LlmdErrorCode, LlmdError } from './llmd-error.js';
+import { LlmdError, type LlmdErrorCode } from './llmd-error.js';
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let formatted = '';
@@ -21,7 +21,8 @@ export class ValidationError extends LlmdError {
     const first = issues[0];
     const path = first ? formatPath(first.path) : '';
     const where = path === '' ? subject : `${subject} ${path}`;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
+    const more =
+      issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';
     super(code, `${where}: ${first?.message ?? 'invalid value'}${more}`, { path });
     this.name = 'ValidationError';
     this.issues = issues;

@@ -1,6 +1,6 @@
 export {
-  type VllmKvEventFixture,
   findSharedFolder,
   readVllmKvEventFixture,
   sharedFixturesMissingMessage,
+  type VllmKvEventFixture,
 } from './shared-fixtures.js';

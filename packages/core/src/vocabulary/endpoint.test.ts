@@ -18,7 +18,12 @@ describe('endpoint identity', () => {
 
   it('defaults: unlabelled endpoints have no role, vllm engine, default namespace', () => {
     const endpoint = createEndpoint({ address: '127.0.0.1', port: 9000 });
-    expect(endpoint).toMatchObject({ role: undefined, engineType: 'vllm', namespace: 'default', name: '127.0.0.1:9000' });
+    expect(endpoint).toMatchObject({
+      role: undefined,
+      engineType: 'vllm',
+      namespace: 'default',
+      name: '127.0.0.1:9000',
+    });
   });
 
   it('round-trips IPv4, host names and bracketed IPv6', () => {
@@ -28,7 +33,10 @@ describe('endpoint identity', () => {
     expect(parseEndpointKey('[fd00::1]:8000')).toEqual({ address: 'fd00::1', port: 8000 });
   });
 
-  it.each(['10.0.0.1', '10.0.0.1:0', '10.0.0.1:70000', ':80', 'a b:80', 'fd00::1:80'])('rejects %j', (value) => {
-    expect(() => parseEndpointKey(value)).toThrow(/not an endpoint address/);
-  });
+  it.each(['10.0.0.1', '10.0.0.1:0', '10.0.0.1:70000', ':80', 'a b:80', 'fd00::1:80'])(
+    'rejects %j',
+    (value) => {
+      expect(() => parseEndpointKey(value)).toThrow(/not an endpoint address/);
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors/invalid-argument-error.js';
-import { type EndpointRole, endpointRoles, type EngineType, engineTypes, labelNames } from './labels.js';
+import { type EndpointRole, type EngineType, endpointRoles, engineTypes, labelNames } from './labels.js';
 
 /** `ip:port`, the key an endpoint is known by everywhere (headers, KV-event topics, metrics). */
 export type EndpointKey = `${string}:${number}`;

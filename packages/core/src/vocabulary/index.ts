@@ -1,8 +1,8 @@
 export {
+  createEndpoint,
   type Endpoint,
   type EndpointInput,
   type EndpointKey,
-  createEndpoint,
   endpointInputSchema,
   formatEndpointKey,
   parseEndpointKey,
@@ -28,3 +28,11 @@ export {
   completionPromptSchema,
   completionRequestSchema,
 } from './openai-requests.js';
+export {
+  type AllBlocksClearedEvent,
+  type BlockRemovedEvent,
+  type BlockStoredEvent,
+  formatKvEventTopic,
+  type KvEvent,
+  type KvEventBatch,
+} from './kv-events.js';

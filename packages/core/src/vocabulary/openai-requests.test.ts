@@ -22,7 +22,11 @@ describe('OpenAI request schemas', () => {
       messages: [
         { role: 'system', content: 'be brief' },
         { role: 'user', content: [{ type: 'text', text: 'hi' }] },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
         { role: 'tool', content: 'ok', tool_call_id: 'c1' },
       ],
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
@@ -35,7 +39,10 @@ describe('OpenAI request schemas', () => {
   });
 
   it('names the failing field path', () => {
-    const result = chatCompletionRequestSchema.safeParse({ model: 'm', messages: [{ role: 'user' }, { role: 'robot' }] });
+    const result = chatCompletionRequestSchema.safeParse({
+      model: 'm',
+      messages: [{ role: 'user' }, { role: 'robot' }],
+    });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(['messages', 1, 'role']);
   });

@@ -48,7 +48,9 @@ export type CompletionRequest = z.output<typeof completionRequestSchema>;
 
 const textContentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).loose();
 const otherContentPartSchema = z
-  .object({ type: z.enum(['image_url', 'input_audio', 'video_url', 'file', 'refusal', 'image', 'audio', 'video']) })
+  .object({
+    type: z.enum(['image_url', 'input_audio', 'video_url', 'file', 'refusal', 'image', 'audio', 'video']),
+  })
   .loose();
 export const chatContentPartSchema = z.union([textContentPartSchema, otherContentPartSchema]);
 
@@ -56,7 +58,9 @@ export const chatToolCallSchema = z
   .object({
     id: z.string().optional(),
     type: z.literal('function').optional(),
-    function: z.object({ name: z.string(), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]) }).loose(),
+    function: z
+      .object({ name: z.string(), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]) })
+      .loose(),
   })
   .loose();
 
