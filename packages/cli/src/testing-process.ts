@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 const cliSource = join(dirname(fileURLToPath(import.meta.url)), 'bin.ts');
 
 /** Start the CLI from source (no build needed) in a child process, as `llmd <argv>`. */
-export function spawnCli(argv: string[], environment: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
+export function spawnCli(
+  argv: string[],
+  environment: NodeJS.ProcessEnv = {},
+): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--conditions=@llmd/source', '--import', 'tsx', cliSource, ...argv], {
     env: { ...process.env, ...environment },
     stdio: 'pipe',
@@ -13,11 +16,18 @@ export function spawnCli(argv: string[], environment: NodeJS.ProcessEnv = {}): C
 }
 
 /** Resolve with the first stdout match of `pattern`; reject if the process exits first. */
-export function waitForOutput(child: ChildProcessWithoutNullStreams, pattern: RegExp, timeoutMilliseconds = 20_000): Promise<RegExpMatchArray> {
+export function waitForOutput(
+  child: ChildProcessWithoutNullStreams,
+  pattern: RegExp,
+  timeoutMilliseconds = 20_000,
+): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let output = '';
     let errors = '';
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; stdout: ${output}; stderr: ${errors}`)), timeoutMilliseconds);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; stdout: ${output}; stderr: ${errors}`)),
+      timeoutMilliseconds,
+    );
     child.stderr.on('data', (chunk: Buffer) => {
       errors += chunk.toString();
     });

@@ -1,3 +1,4 @@
+export { parseDurationMilliseconds } from './config/duration.js';
 export {
   type FailureType,
   failureTypes,
@@ -6,7 +7,6 @@ export {
   type SimConfigInput,
   simConfigSchema,
 } from './config/sim-config.js';
-export { parseDurationMilliseconds } from './config/duration.js';
 export type {
   EngineRequestHandle,
   EngineRequestInput,

@@ -27,7 +27,11 @@ export interface SimCluster {
 export async function startSimCluster(options: StartSimClusterOptions): Promise<SimCluster> {
   const base: SimConfigInput = { port: 0, ...options.config };
   let tokenizer: Tokenizer | undefined;
-  if (base.tokenizer) tokenizer = await loadTokenizer(base.tokenizer, { modelName: (Array.isArray(base.servedModelName) ? base.servedModelName[0] : base.servedModelName) ?? base.model });
+  if (base.tokenizer)
+    tokenizer = await loadTokenizer(base.tokenizer, {
+      modelName:
+        (Array.isArray(base.servedModelName) ? base.servedModelName[0] : base.servedModelName) ?? base.model,
+    });
   const pods: SimServer[] = [];
   try {
     for (let index = 0; index < options.replicas; index++) {

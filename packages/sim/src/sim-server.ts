@@ -1,7 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatEndpointKey, formatKvEventTopic, type Logger, loadTokenizer, noopLogger, parseWithSchema, type Tokenizer } from '@llmd/core';
+import {
+  formatEndpointKey,
+  formatKvEventTopic,
+  type Logger,
+  loadTokenizer,
+  noopLogger,
+  parseWithSchema,
+  type Tokenizer,
+} from '@llmd/core';
 import { type SimConfig, type SimConfigInput, simConfigSchema } from './config/sim-config.js';
 import { SeededRandom } from './engine/seeded-random.js';
 import { SimEngine } from './engine/sim-engine.js';
@@ -13,8 +21,8 @@ import {
   parseKvEventsConfig,
 } from './kv-events/index.js';
 import { SimMetrics } from './metrics/sim-metrics.js';
-import { routeRequest } from './server/sim-router.js';
 import type { LoraRegistry, SimPodContext } from './server/sim-pod-context.js';
+import { routeRequest } from './server/sim-router.js';
 import { WordTokenizer } from './tokenizer/word-tokenizer.js';
 
 export interface StartSimServerOptions {
@@ -64,22 +72,32 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 }
 
 /** Start a simulated vLLM server (one HTTP listener per data-parallel rank). */
-export async function startSimServer(input: SimConfigInput, options: StartSimServerOptions = {}): Promise<SimServer> {
+export async function startSimServer(
+  input: SimConfigInput,
+  options: StartSimServerOptions = {},
+): Promise<SimServer> {
   const config = parseWithSchema(simConfigSchema, input, 'invalid_config', 'simulator config');
   const logger = options.logger ?? noopLogger;
   const environment = options.environment ?? {};
-  const kvEventsConfig = config.kvEventsConfig ? parseKvEventsConfig(JSON.stringify(config.kvEventsConfig)) : undefined;
+  const kvEventsConfig = config.kvEventsConfig
+    ? parseKvEventsConfig(JSON.stringify(config.kvEventsConfig))
+    : undefined;
   // Like vLLM without PYTHONHASHSEED: a random NONE_HASH seed per process.
   const hashSeed = config.hashSeed ?? environment.pythonHashSeed ?? randomBytes(16).toString('hex');
   const servedModelNames = config.servedModelName ?? [config.model];
   const modelName = servedModelNames[0] as string;
   const tokenizer =
-    options.tokenizer ?? (config.tokenizer ? await loadTokenizer(config.tokenizer, { modelName, logger }) : new WordTokenizer(modelName));
+    options.tokenizer ??
+    (config.tokenizer
+      ? await loadTokenizer(config.tokenizer, { modelName, logger })
+      : new WordTokenizer(modelName));
   const loras: LoraRegistry = new Map(config.loraModules.map((lora) => [lora.name, { path: lora.path }]));
   const latencyCalculator =
     config.latencyCalculator !== ''
       ? config.latencyCalculator
-      : config.timeToFirstToken > 0 && input.prefillTimePerToken === undefined && input.prefillOverhead === undefined
+      : config.timeToFirstToken > 0 &&
+          input.prefillTimePerToken === undefined &&
+          input.prefillOverhead === undefined
         ? 'constant'
         : 'per-token';
   const readyAt = Date.now() + config.startupDuration / config.timeScale;
@@ -133,7 +151,9 @@ export async function startSimServer(input: SimConfigInput, options: StartSimSer
       const context: SimPodContext = {
         config,
         rank,
-        host: environment.podIp ?? (config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host),
+        host:
+          environment.podIp ??
+          (config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host),
         port: 0,
         engine,
         metrics,
@@ -162,15 +182,25 @@ export async function startSimServer(input: SimConfigInput, options: StartSimSer
         publisher = await createKvEventPublisher({
           ...publisherOptions,
           endpoint: dataParallelEndpoint(publisherOptions.endpoint, rank),
-          replayEndpoint: publisherOptions.replayEndpoint ? dataParallelEndpoint(publisherOptions.replayEndpoint, rank) : null,
-          topic: publisherOptions.topic || formatKvEventTopic(formatEndpointKey(context.host, port), modelName),
+          replayEndpoint: publisherOptions.replayEndpoint
+            ? dataParallelEndpoint(publisherOptions.replayEndpoint, rank)
+            : null,
+          topic:
+            publisherOptions.topic || formatKvEventTopic(formatEndpointKey(context.host, port), modelName),
           dataParallelRank: rank,
           format: config.useVllmMapEventFormat ? 'map' : 'array',
           logger: context.logger,
         });
         publishers.push(publisher);
       }
-      ranks.push({ rank, port, url: `http://${formatEndpointKey(context.host, port)}`, engine, metrics, kvEvents: publisher });
+      ranks.push({
+        rank,
+        port,
+        url: `http://${formatEndpointKey(context.host, port)}`,
+        engine,
+        metrics,
+        kvEvents: publisher,
+      });
       logger.info({ rank, port, kvEvents: publisher?.endpoint }, 'simulated vLLM rank listening');
     }
   } catch (error) {

@@ -8,7 +8,10 @@ function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
     const definition = (current as unknown as { def: Definition }).def;
-    if ((definition.type === 'default' || definition.type === 'optional' || definition.type === 'nullable') && definition.innerType) {
+    if (
+      (definition.type === 'default' || definition.type === 'optional' || definition.type === 'nullable') &&
+      definition.innerType
+    ) {
       current = definition.innerType;
     } else if (definition.type === 'pipe' && definition.in) {
       current = definition.in;
@@ -23,7 +26,8 @@ function kind(schema: z.ZodType): 'boolean' | 'list' | 'value' {
   const definition = (inner as unknown as { def: Definition }).def;
   if (definition.type === 'boolean') return 'boolean';
   if (definition.type === 'array') return 'list';
-  if (definition.type === 'union' && definition.options?.some((option) => kind(option) === 'list')) return 'list';
+  if (definition.type === 'union' && definition.options?.some((option) => kind(option) === 'list'))
+    return 'list';
   return 'value';
 }
 

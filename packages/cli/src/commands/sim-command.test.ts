@@ -12,24 +12,51 @@ afterEach(() => {
 describe('llmd sim', () => {
   it('serves the official openai client, then drains and exits 0 on SIGTERM', async () => {
     const child = spawnCli(
-      ['sim', 'Qwen/Qwen3-0.6B', '--port', '0', '--mode', 'echo', '--inter-token-latency', '1ms', '--tensor-parallel-size', '1', '--enforce-eager'],
+      [
+        'sim',
+        'Qwen/Qwen3-0.6B',
+        '--port',
+        '0',
+        '--mode',
+        'echo',
+        '--inter-token-latency',
+        '1ms',
+        '--tensor-parallel-size',
+        '1',
+        '--enforce-eager',
+      ],
       { PYTHONHASHSEED: '42' },
     );
     children.push(child);
     const [, url] = await waitForOutput(child, /serving Qwen\/Qwen3-0\.6B on (http:\/\/\S+)/);
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 
-    const chat = await client.chat.completions.create({ model: 'Qwen/Qwen3-0.6B', messages: [{ role: 'user', content: 'hello simulator' }] });
+    const chat = await client.chat.completions.create({
+      model: 'Qwen/Qwen3-0.6B',
+      messages: [{ role: 'user', content: 'hello simulator' }],
+    });
     expect(chat.choices[0]?.message.content).toBe('hello simulator');
     let streamed = '';
-    for await (const chunk of await client.chat.completions.create({ model: 'Qwen/Qwen3-0.6B', messages: [{ role: 'user', content: 'stream it' }], stream: true })) {
+    for await (const chunk of await client.chat.completions.create({
+      model: 'Qwen/Qwen3-0.6B',
+      messages: [{ role: 'user', content: 'stream it' }],
+      stream: true,
+    })) {
       streamed += chunk.choices[0]?.delta.content ?? '';
     }
     expect(streamed).toBe('stream it');
-    const completion = await client.completions.create({ model: 'Qwen/Qwen3-0.6B', prompt: 'complete me', max_tokens: 5 });
+    const completion = await client.completions.create({
+      model: 'Qwen/Qwen3-0.6B',
+      prompt: 'complete me',
+      max_tokens: 5,
+    });
     expect(completion.choices[0]?.text).toBe('complete me');
     let streamedCompletion = '';
-    for await (const chunk of await client.completions.create({ model: 'Qwen/Qwen3-0.6B', prompt: 'and me', stream: true })) {
+    for await (const chunk of await client.completions.create({
+      model: 'Qwen/Qwen3-0.6B',
+      prompt: 'and me',
+      stream: true,
+    })) {
       streamedCompletion += chunk.choices[0]?.text ?? '';
     }
     expect(streamedCompletion).toBe('and me');

@@ -12,10 +12,12 @@ export function createSimCommand(io: CliIo): Command {
     .argument('[model]', 'model name, as in `vllm serve MODEL`')
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long in-flight requests may finish', '30');
   for (const option of optionsFromSchema(simConfigSchema)) command.addOption(option);
-  for (const flag of ignoredVllmFlags) command.addOption(new Option(`--${flag} [value]`, 'accepted for vLLM compatibility; ignored').hideHelp());
+  for (const flag of ignoredVllmFlags)
+    command.addOption(new Option(`--${flag} [value]`, 'accepted for vLLM compatibility; ignored').hideHelp());
   return command.action(async (model: string | undefined, rawFlags: Record<string, unknown>) => {
     const { drainTimeout, ...flags } = rawFlags;
-    for (const flag of ignoredVllmFlags) delete flags[flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())];
+    for (const flag of ignoredVllmFlags)
+      delete flags[flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())];
     if (model !== undefined) flags.model ??= model;
     const config = parseFlags(simConfigSchema, flags, 'invalid_config');
     const logger = pino({ name: 'llmd-sim' }, pino.destination(2));
@@ -29,7 +31,9 @@ export function createSimCommand(io: CliIo): Command {
       },
     });
     for (const rank of server.ranks) {
-      io.writeStdout(`llmd sim: rank ${rank.rank} serving ${config.servedModelName?.[0] ?? config.model} on ${rank.url}${rank.kvEvents ? `, KV events on ${rank.kvEvents.endpoint}` : ''}\n`);
+      io.writeStdout(
+        `llmd sim: rank ${rank.rank} serving ${config.servedModelName?.[0] ?? config.model} on ${rank.url}${rank.kvEvents ? `, KV events on ${rank.kvEvents.endpoint}` : ''}\n`,
+      );
     }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

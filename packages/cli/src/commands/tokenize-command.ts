@@ -1,7 +1,4 @@
-import { chatMessageSchema, LlmdError, parseWithSchema } from '@llmd/core';
-
-const loadTokenizer = async (_source: string): Promise<any> => undefined;
-
+import { chatMessageSchema, LlmdError, loadTokenizer, parseWithSchema } from '@llmd/core';
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { CliIo } from '../cli-io.js';
@@ -46,17 +43,16 @@ export function createTokenizeCommand(io: CliIo): Command {
     .action(async (rawFlags: unknown) => {
       const flags = parseFlags(tokenizeFlagsSchema, rawFlags);
       const input = await io.readStdin();
+      // Validate the input before loading the tokenizer: parsing a large tokenizer.json takes a while.
+      const messages = flags.chat ? parseChatMessages(input) : undefined;
       const tokenizer = await loadTokenizer(flags.tokenizer);
-      let tokenIds: number[];
-      if (flags.chat) {
-        const rendered = tokenizer.applyChatTemplate(parseChatMessages(input), {
-          addGenerationPrompt: flags.generationPrompt,
-        });
-        // vLLM tokenizes rendered chat without adding special tokens: the template already has them.
-        tokenIds = tokenizer.encode(rendered, { addSpecialTokens: false });
-      } else {
-        tokenIds = tokenizer.encode(input, { addSpecialTokens: flags.addSpecialTokens });
-      }
+      const tokenIds = messages
+        ? // vLLM tokenizes rendered chat without adding special tokens: the template already has them.
+          tokenizer.encode(
+            tokenizer.applyChatTemplate(messages, { addGenerationPrompt: flags.generationPrompt }),
+            { addSpecialTokens: false },
+          )
+        : tokenizer.encode(input, { addSpecialTokens: flags.addSpecialTokens });
       io.writeStdout(`${JSON.stringify(tokenIds)}\n`);
     });
 }

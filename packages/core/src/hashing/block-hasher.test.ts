@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { LlmdError } from '../errors/llmd-error.js';
-import { findSharedFolder, readVllmKvEventFixture, sharedFixturesMissingMessage } from '../testing/shared-fixtures.js';
+import {
+  findSharedFolder,
+  readVllmKvEventFixture,
+  sharedFixturesMissingMessage,
+} from '../testing/shared-fixtures.js';
 import { createBlockHasher } from './block-hasher.js';
 import { hashAlgorithms } from './hash-algorithm.js';
 
@@ -46,7 +50,24 @@ describe('vLLM engine hashes (seed "0", block 16, tokens 1..32)', () => {
 
   it('sha256 (pickle) matches CPython for wide ints, unicode extras and long strings', () => {
     // Values computed with CPython 3.11: sha256(pickle.dumps(obj, protocol=5)).
-    const tokens = [0, 23, 24, 255, 256, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 7, 8, 9, 10, 11, 12];
+    const tokens = [
+      0,
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      7,
+      8,
+      9,
+      10,
+      11,
+      12,
+    ];
     const hasher = createBlockHasher({
       algorithm: 'sha256',
       blockSize: 16,
@@ -54,8 +75,16 @@ describe('vLLM engine hashes (seed "0", block 16, tokens 1..32)', () => {
       loraName: 'Alice',
       cacheSalt: 'salt-é',
     });
-    expect(hasher.hash([...tokens, ...[...tokens].reverse()])).toEqual([14143901832509387986n, 2551117884254677529n]);
-    const longName = createBlockHasher({ algorithm: 'sha256', blockSize: 16, seed: '42', loraName: 'ü'.repeat(200) });
+    expect(hasher.hash([...tokens, ...[...tokens].reverse()])).toEqual([
+      14143901832509387986n,
+      2551117884254677529n,
+    ]);
+    const longName = createBlockHasher({
+      algorithm: 'sha256',
+      blockSize: 16,
+      seed: '42',
+      loraName: 'ü'.repeat(200),
+    });
     expect(longName.hash(Array.from({ length: 16 }, (_, index) => index))).toEqual([13532780158159692172n]);
   });
 
@@ -68,24 +97,27 @@ describe('vLLM engine hashes (seed "0", block 16, tokens 1..32)', () => {
 
 const shared = findSharedFolder();
 
-describe.skipIf(!shared)(`real vLLM capture (${shared ? 'from ../shared/fixtures' : sharedFixturesMissingMessage})`, () => {
-  it.each([
-    ['kv_event_base.json', undefined],
-    ['kv_event_lora.json', 'Alice'],
-  ])('%s: sha256_cbor, seed 42, block 16 reproduces the 25 published hashes', (fileName, loraName) => {
-    const fixture = readVllmKvEventFixture(shared as string, fileName);
-    expect(fixture.lora_name ?? undefined).toBe(loraName);
-    const hasher = createBlockHasher({
-      algorithm: 'sha256_cbor',
-      blockSize: fixture.block_size,
-      seed: fixture.hash_seed,
-      loraName,
+describe.skipIf(!shared)(
+  `real vLLM capture (${shared ? 'from ../shared/fixtures' : sharedFixturesMissingMessage})`,
+  () => {
+    it.each([
+      ['kv_event_base.json', undefined],
+      ['kv_event_lora.json', 'Alice'],
+    ])('%s: sha256_cbor, seed 42, block 16 reproduces the 25 published hashes', (fileName, loraName) => {
+      const fixture = readVllmKvEventFixture(shared as string, fileName);
+      expect(fixture.lora_name ?? undefined).toBe(loraName);
+      const hasher = createBlockHasher({
+        algorithm: 'sha256_cbor',
+        blockSize: fixture.block_size,
+        seed: fixture.hash_seed,
+        loraName,
+      });
+      const hashes = hasher.hash(fixture.token_ids);
+      expect(hashes).toHaveLength(25);
+      expect(hashes).toEqual(fixture.block_hashes);
     });
-    const hashes = hasher.hash(fixture.token_ids);
-    expect(hashes).toHaveLength(25);
-    expect(hashes).toEqual(fixture.block_hashes);
-  });
-});
+  },
+);
 
 describe('llm-d request keys', () => {
   it('cbor-fnv reproduces the upstream golden key', () => {
@@ -98,19 +130,26 @@ describe('llm-d request keys', () => {
   });
 
   it('cbor-fnv matches the reference keys for test-model, with and without a seed', () => {
-    expect(createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'test-model' }).hash(oneTo(32))).toEqual([
-      9540012594951042066n,
-      16921089685996993662n,
-    ]);
     expect(
-      createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'test-model', seed: 'test-seed' }).hash(
-        oneTo(32),
-      ),
+      createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'test-model' }).hash(oneTo(32)),
+    ).toEqual([9540012594951042066n, 16921089685996993662n]);
+    expect(
+      createBlockHasher({
+        algorithm: 'cbor-fnv',
+        blockSize: 16,
+        modelName: 'test-model',
+        seed: 'test-seed',
+      }).hash(oneTo(32)),
     ).toEqual([9813823192409008620n, 682745025325898328n]);
   });
 
   it('cbor-fnv uses the LoRA name in place of the model name', () => {
-    const viaLora = createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'base', loraName: 'test-model' });
+    const viaLora = createBlockHasher({
+      algorithm: 'cbor-fnv',
+      blockSize: 16,
+      modelName: 'base',
+      loraName: 'test-model',
+    });
     expect(viaLora.hash(oneTo(32))).toEqual([9540012594951042066n, 16921089685996993662n]);
   });
 
@@ -125,10 +164,12 @@ describe('llm-d request keys', () => {
     const keys = hasher.hash(oneTo(48));
     expect(keys).toHaveLength(3);
     expect(new Set(keys).size).toBe(3);
-    expect(createBlockHasher({ algorithm: 'xxh64', blockSize: 16, modelName: 'other' }).hash(oneTo(16))[0]).not.toBe(
-      keys[0],
+    expect(
+      createBlockHasher({ algorithm: 'xxh64', blockSize: 16, modelName: 'other' }).hash(oneTo(16))[0],
+    ).not.toBe(keys[0]);
+    expect(hasher.startChain({ parent: keys[0] as bigint }).append(oneTo(48).slice(16))).toEqual(
+      keys.slice(1),
     );
-    expect(hasher.startChain({ parent: keys[0] as bigint }).append(oneTo(48).slice(16))).toEqual(keys.slice(1));
   });
 });
 

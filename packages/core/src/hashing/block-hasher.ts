@@ -1,14 +1,10 @@
 import { z } from 'zod';
 import { LlmdError } from '../errors/llmd-error.js';
 import { parseWithSchema } from '../errors/validation-error.js';
-import { type ChainStep } from './chain-step.js';
+import type { ChainStep } from './chain-step.js';
 import { createEngineHashStep } from './engine-hash-step.js';
 import { bigIntToUint64Parts } from './fnv64a.js';
-import {
-  type HashAlgorithm,
-  hashAlgorithms,
-  isEngineHashAlgorithm,
-} from './hash-algorithm.js';
+import { type HashAlgorithm, hashAlgorithms, isEngineHashAlgorithm } from './hash-algorithm.js';
 import { type BlockHashChain, createHashChain } from './hash-chain.js';
 import { createRequestKeyStep } from './request-key-step.js';
 
@@ -16,10 +12,17 @@ const maximumTokenId = 0xffffffff;
 
 export const blockHasherOptionsSchema = z
   .object({
-    algorithm: z.string().refine((value): value is HashAlgorithm => (hashAlgorithms as ReadonlyArray<string>).includes(value), {
-      error: (issue) => `unknown hash algorithm "${String(issue.input)}"; expected one of ${hashAlgorithms.join(', ')}`,
-    }),
-    blockSize: z.number().int().positive().max(1 << 20),
+    algorithm: z
+      .string()
+      .refine((value): value is HashAlgorithm => (hashAlgorithms as ReadonlyArray<string>).includes(value), {
+        error: (issue) =>
+          `unknown hash algorithm "${String(issue.input)}"; expected one of ${hashAlgorithms.join(', ')}`,
+      }),
+    blockSize: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 20),
     /**
      * vLLM: `PYTHONHASHSEED` (required: an unset seed means a random NONE_HASH per engine process).
      * llm-d: `hashSeed` (default "").
@@ -70,7 +73,12 @@ export function assertTokenIds(tokens: ArrayLike<number>): void {
 }
 
 export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
-  const parsed = parseWithSchema(blockHasherOptionsSchema, options, 'invalid_argument', 'block hasher options');
+  const parsed = parseWithSchema(
+    blockHasherOptionsSchema,
+    options,
+    'invalid_argument',
+    'block hasher options',
+  );
   const algorithm = parsed.algorithm as HashAlgorithm;
   const blockSize = parsed.blockSize;
   let step: ChainStep<unknown>;
@@ -98,9 +106,13 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
     }) as ChainStep<unknown>;
     parentFromCaller = (parent) => {
       if (!(parent instanceof Uint8Array)) {
-        throw new LlmdError('invalid_argument', `${algorithm} chains continue from the parent's raw digest bytes`, {
-          path: 'parent',
-        });
+        throw new LlmdError(
+          'invalid_argument',
+          `${algorithm} chains continue from the parent's raw digest bytes`,
+          {
+            path: 'parent',
+          },
+        );
       }
       return parent;
     };

@@ -126,7 +126,11 @@ export class CborWriter {
     const written = textEncoder.encodeInto(text, this.buffer.subarray(headAt + provisionalHeadSize)).written;
     const headSize = written < 24 ? 1 : written <= 0xff ? 2 : written <= 0xffff ? 3 : 5;
     if (headSize !== provisionalHeadSize) {
-      this.buffer.copyWithin(headAt + headSize, headAt + provisionalHeadSize, headAt + provisionalHeadSize + written);
+      this.buffer.copyWithin(
+        headAt + headSize,
+        headAt + provisionalHeadSize,
+        headAt + provisionalHeadSize + written,
+      );
     }
     this.writeHead(3, written);
     this.length = headAt + headSize + written;

@@ -1,7 +1,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { xxh3 } from '@node-rs/xxhash';
-import type { ChainStep } from './chain-step.js';
 import { CborWriter, encodeCanonicalCbor } from './cbor-writer.js';
+import type { ChainStep } from './chain-step.js';
 import type { EngineHashAlgorithm } from './hash-algorithm.js';
 import { encodePickle, type PickleValue, pickleTuple } from './pickle-writer.js';
 
@@ -50,7 +50,9 @@ function extraKeys(options: EngineHashOptions, firstBlock: boolean): string[] | 
 export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint8Array> {
   const digest = options.algorithm.startsWith('sha256') ? sha256 : xxh3x128;
   const noneHash = () =>
-    digest(options.algorithm.endsWith('_cbor') ? encodeCanonicalCbor(options.seed) : encodePickle(options.seed));
+    digest(
+      options.algorithm.endsWith('_cbor') ? encodeCanonicalCbor(options.seed) : encodePickle(options.seed),
+    );
   const value = engineHashValue;
 
   if (options.algorithm === 'sha256_cbor' || options.algorithm === 'xxhash_cbor') {
@@ -79,7 +81,8 @@ export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint
     value,
     next(parent, tokens, start, blockIndex) {
       const blockTokens: PickleValue[] = [];
-      for (let index = start; index < start + options.blockSize; index++) blockTokens.push(tokens[index] as number);
+      for (let index = start; index < start + options.blockSize; index++)
+        blockTokens.push(tokens[index] as number);
       const extras = extraKeys(options, blockIndex === 0);
       const preimage = encodePickle(
         pickleTuple(parent, { tuple: blockTokens }, extras === null ? null : { tuple: extras }),

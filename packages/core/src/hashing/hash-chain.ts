@@ -126,6 +126,7 @@ class HashChainImplementation<State> implements BlockHashChain<State> {
     const state = this.step.next(parent, tokens, start, this.firstBlockIndex + blockIndex);
     this.states.push(state);
     this.hashes.push(this.step.value(state));
-    for (let index = start; index < start + this.blockSize; index++) this.blockTokens.push(tokens[index] as number);
+    for (let index = start; index < start + this.blockSize; index++)
+      this.blockTokens.push(tokens[index] as number);
   }
 }

@@ -1,21 +1,21 @@
 export {
+  assertTokenIds,
   type BlockHasher,
   type BlockHasherOptions,
-  type StartChainOptions,
-  assertTokenIds,
   blockHasherOptionsSchema,
   createBlockHasher,
+  type StartChainOptions,
 } from './block-hasher.js';
 export { type CborValue, encodeCanonicalCbor } from './cbor-writer.js';
 export { engineHashValue } from './engine-hash-step.js';
 export {
   type EngineHashAlgorithm,
-  type HashAlgorithm,
-  type RequestKeyAlgorithm,
   engineHashAlgorithms,
+  type HashAlgorithm,
   hashAlgorithms,
   isEngineHashAlgorithm,
   isRequestKeyAlgorithm,
+  type RequestKeyAlgorithm,
   requestKeyAlgorithms,
 } from './hash-algorithm.js';
 export type { BlockHashChain } from './hash-chain.js';

@@ -1,6 +1,6 @@
 import { xxh64 } from '@node-rs/xxhash';
-import type { ChainStep } from './chain-step.js';
 import { CborWriter } from './cbor-writer.js';
+import type { ChainStep } from './chain-step.js';
 import { fnv64a, fnv64aOffsetBasis, type Uint64Parts, uint64PartsToBigInt } from './fnv64a.js';
 import type { RequestKeyAlgorithm } from './hash-algorithm.js';
 

@@ -13,6 +13,14 @@ export {
   metadataNamespaces,
   routingHeaderNames,
 } from './headers.js';
+export {
+  type AllBlocksClearedEvent,
+  type BlockRemovedEvent,
+  type BlockStoredEvent,
+  formatKvEventTopic,
+  type KvEvent,
+  type KvEventBatch,
+} from './kv-events.js';
 export { type KvTransferParams, prefillLegKvTransferParams } from './kv-transfer-params.js';
 export { type EndpointRole, type EngineType, endpointRoles, engineTypes, labelNames } from './labels.js';
 export {
@@ -28,11 +36,3 @@ export {
   completionPromptSchema,
   completionRequestSchema,
 } from './openai-requests.js';
-export {
-  type AllBlocksClearedEvent,
-  type BlockRemovedEvent,
-  type BlockStoredEvent,
-  formatKvEventTopic,
-  type KvEvent,
-  type KvEventBatch,
-} from './kv-events.js';

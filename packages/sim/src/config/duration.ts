@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
-const unitMilliseconds: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const unitMilliseconds: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /**
  * Parse a duration as llm-d-inference-sim accepts it: a Go duration string (`"150ms"`, `"1.5s"`,
@@ -24,7 +32,10 @@ export function parseDurationMilliseconds(value: string | number): number | unde
 export const durationSchema = z.union([z.string(), z.number()]).transform((value, context) => {
   const milliseconds = parseDurationMilliseconds(value);
   if (milliseconds === undefined) {
-    context.addIssue({ code: 'custom', message: `"${value}" is not a duration (examples: 150ms, 1.5s, or milliseconds as a number)` });
+    context.addIssue({
+      code: 'custom',
+      message: `"${value}" is not a duration (examples: 150ms, 1.5s, or milliseconds as a number)`,
+    });
     return z.NEVER;
   }
   return milliseconds;

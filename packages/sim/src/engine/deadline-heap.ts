@@ -36,8 +36,16 @@ export class DeadlineHeap<Item> {
         const left = index * 2 + 1;
         const right = left + 1;
         let smallest = index;
-        if (left < this.items.length && (this.deadlines[left] as number) < (this.deadlines[smallest] as number)) smallest = left;
-        if (right < this.items.length && (this.deadlines[right] as number) < (this.deadlines[smallest] as number)) smallest = right;
+        if (
+          left < this.items.length &&
+          (this.deadlines[left] as number) < (this.deadlines[smallest] as number)
+        )
+          smallest = left;
+        if (
+          right < this.items.length &&
+          (this.deadlines[right] as number) < (this.deadlines[smallest] as number)
+        )
+          smallest = right;
         if (smallest === index) break;
         this.swap(index, smallest);
         index = smallest;

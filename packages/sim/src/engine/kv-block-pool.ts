@@ -51,7 +51,12 @@ export class KvBlockPool {
     this.blockSize = options.blockSize;
     this.numberOfCpuBlocks = options.numberOfCpuBlocks;
     this.emit = options.emit;
-    this.blocks = Array.from({ length: options.numberOfGpuBlocks }, (_, id) => ({ id, hash: null, referenceCount: 0, stored: null }));
+    this.blocks = Array.from({ length: options.numberOfGpuBlocks }, (_, id) => ({
+      id,
+      hash: null,
+      referenceCount: 0,
+      stored: null,
+    }));
     for (const block of this.blocks) this.freeBlocks.set(block.id, block);
   }
 
@@ -73,7 +78,10 @@ export class KvBlockPool {
     let gpuBlocks = 0;
     while (gpuBlocks < hashes.length && this.cachedByHash.has(hashes[gpuBlocks] as bigint)) gpuBlocks++;
     let cpuBlocks = 0;
-    while (gpuBlocks + cpuBlocks < hashes.length && this.cpuTier.has(hashes[gpuBlocks + cpuBlocks] as bigint)) {
+    while (
+      gpuBlocks + cpuBlocks < hashes.length &&
+      this.cpuTier.has(hashes[gpuBlocks + cpuBlocks] as bigint)
+    ) {
       cpuBlocks++;
     }
     return { gpuBlocks, cpuBlocks };
@@ -96,7 +104,8 @@ export class KvBlockPool {
 
   /** Allocate `count` empty blocks, evicting the least recently used free cached blocks. */
   allocate(count: number): KvBlock[] {
-    if (count > this.freeBlocks.size) throw new Error(`cannot allocate ${count} blocks, ${this.freeBlocks.size} free`);
+    if (count > this.freeBlocks.size)
+      throw new Error(`cannot allocate ${count} blocks, ${this.freeBlocks.size} free`);
     const allocated: KvBlock[] = [];
     const evicted: Array<{ hash: bigint; stored: StoredBlockMetadata | null }> = [];
     for (const block of this.freeBlocks.values()) {

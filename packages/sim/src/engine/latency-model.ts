@@ -49,7 +49,10 @@ export class LatencyModel {
     const profile = this.profile;
     const base =
       profile.calculator === 'constant'
-        ? this.sample(profile.timeToFirstTokenMilliseconds, profile.timeToFirstTokenStandardDeviationMilliseconds)
+        ? this.sample(
+            profile.timeToFirstTokenMilliseconds,
+            profile.timeToFirstTokenStandardDeviationMilliseconds,
+          )
         : profile.prefillOverheadMilliseconds +
           this.sample(
             (promptTokens - cachedTokens) * profile.prefillTimePerTokenMilliseconds,
@@ -62,7 +65,10 @@ export class LatencyModel {
   kvTransferMilliseconds(transferredTokens: number): number {
     const profile = this.profile;
     return profile.calculator === 'constant'
-      ? this.sample(profile.kvCacheTransferLatencyMilliseconds, profile.kvCacheTransferLatencyStandardDeviationMilliseconds)
+      ? this.sample(
+          profile.kvCacheTransferLatencyMilliseconds,
+          profile.kvCacheTransferLatencyStandardDeviationMilliseconds,
+        )
       : this.sample(
           transferredTokens * profile.kvCacheTransferTimePerTokenMilliseconds,
           profile.kvCacheTransferTimeStandardDeviationMilliseconds,
@@ -71,8 +77,10 @@ export class LatencyModel {
 
   interTokenMilliseconds(runningRequests: number): number {
     return (
-      this.sample(this.profile.interTokenLatencyMilliseconds, this.profile.interTokenLatencyStandardDeviationMilliseconds) *
-      this.loadFactor(runningRequests)
+      this.sample(
+        this.profile.interTokenLatencyMilliseconds,
+        this.profile.interTokenLatencyStandardDeviationMilliseconds,
+      ) * this.loadFactor(runningRequests)
     );
   }
 }

@@ -22,7 +22,10 @@ export function randomResponseText(random: SeededRandom, minimumCharacters: numb
 }
 
 /** Cut `text` before the first stop string; `stopped` says whether one was found. */
-export function applyStopStrings(text: string, stop: ReadonlyArray<string>): { text: string; stopped: boolean } {
+export function applyStopStrings(
+  text: string,
+  stop: ReadonlyArray<string>,
+): { text: string; stopped: boolean } {
   let cut = -1;
   for (const candidate of stop) {
     if (candidate.length === 0) continue;

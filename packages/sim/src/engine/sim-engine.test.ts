@@ -48,7 +48,11 @@ function createEngine(overrides: Partial<SimEngineOptions> = {}) {
   return { engine, batches };
 }
 
-function request(prompt: number[], output = [900, 901, 902], overrides: Partial<EngineRequestInput> = {}): EngineRequestInput {
+function request(
+  prompt: number[],
+  output = [900, 901, 902],
+  overrides: Partial<EngineRequestInput> = {},
+): EngineRequestInput {
   return {
     requestId: `r-${Math.random()}`,
     promptTokenIds: prompt,
@@ -62,7 +66,10 @@ function request(prompt: number[], output = [900, 901, 902], overrides: Partial<
   };
 }
 
-function run(engine: SimEngine, input: EngineRequestInput): Promise<{ tokens: number[]; result: EngineRequestResult }> {
+function run(
+  engine: SimEngine,
+  input: EngineRequestInput,
+): Promise<{ tokens: number[]; result: EngineRequestResult }> {
   return new Promise((resolve) => {
     const tokens: number[] = [];
     engine.submit(input, {
@@ -79,7 +86,12 @@ describe('SimEngine', () => {
     const { engine } = createEngine();
     const { tokens, result } = await run(engine, request(range(1, 10)));
     expect(tokens).toEqual([900, 901, 902]);
-    expect(result).toMatchObject({ finishReason: 'length', promptTokens: 10, completionTokens: 3, cachedTokens: 0 });
+    expect(result).toMatchObject({
+      finishReason: 'length',
+      promptTokens: 10,
+      completionTokens: 3,
+      cachedTokens: 0,
+    });
     expect(result.timings.timeToFirstTokenMilliseconds).toBeGreaterThan(0);
   });
 
@@ -102,7 +114,12 @@ describe('SimEngine', () => {
     expect(stored.map((event) => event.tokenIds)).toEqual([range(1, 8), [100, 101, 102, 103]]);
     const hasher = engine.hasherFor(null, null);
     const expected = hasher.hash([...range(1, 8), 100, 101, 102, 103]);
-    expect(stored[0]).toMatchObject({ blockHashes: expected.slice(0, 2), parentBlockHash: null, medium: 'GPU', blockSize: 4 });
+    expect(stored[0]).toMatchObject({
+      blockHashes: expected.slice(0, 2),
+      parentBlockHash: null,
+      medium: 'GPU',
+      blockSize: 4,
+    });
     expect(stored[1]).toMatchObject({ blockHashes: [expected[2]], parentBlockHash: expected[1] });
   });
 
@@ -123,7 +140,9 @@ describe('SimEngine', () => {
     const { engine, batches } = createEngine({ numberOfGpuBlocks: 6, numberOfCpuBlocks: 32 });
     await run(engine, request(range(1, 12), [1]));
     await run(engine, request(range(100, 12), [1]));
-    const cpuStored = batches.flat().filter((event) => event.type === 'BlockStored' && event.medium === 'CPU');
+    const cpuStored = batches
+      .flat()
+      .filter((event) => event.type === 'BlockStored' && event.medium === 'CPU');
     expect(cpuStored.length).toBeGreaterThan(0);
     const again = await run(engine, request(range(1, 12), [1]));
     expect(again.result.cachedTokens).toBe(8);
@@ -163,8 +182,13 @@ describe('SimEngine', () => {
     const { engine, batches } = createEngine();
     await run(engine, request(range(1, 8), [1], { loraName: 'alice' }));
     const stored = batches.flat().find((event) => event.type === 'BlockStored');
-    expect(stored).toMatchObject({ loraName: 'alice', blockHashes: engine.hasherFor('alice', null).hash(range(1, 8)) });
-    expect(engine.hasherFor('alice', null).hash(range(1, 8))).not.toEqual(engine.hasherFor(null, null).hash(range(1, 8)));
+    expect(stored).toMatchObject({
+      loraName: 'alice',
+      blockHashes: engine.hasherFor('alice', null).hash(range(1, 8)),
+    });
+    expect(engine.hasherFor('alice', null).hash(range(1, 8))).not.toEqual(
+      engine.hasherFor(null, null).hash(range(1, 8)),
+    );
   });
 
   it('aborting releases the blocks and stops the stream', async () => {
@@ -186,7 +210,10 @@ describe('SimEngine', () => {
 
   it('prefill role emits one token, keeps the blocks for the decoder, then releases them', async () => {
     const { engine } = createEngine();
-    const { tokens, result } = await run(engine, request(range(1, 8), range(1, 10), { disaggregationRole: 'prefill' }));
+    const { tokens, result } = await run(
+      engine,
+      request(range(1, 8), range(1, 10), { disaggregationRole: 'prefill' }),
+    );
     expect(tokens).toHaveLength(1);
     expect(result.finishReason).toBe('remote_decode');
     expect(result.remoteBlockIds?.length).toBeGreaterThan(0);

@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { type BlockHashChain, type BlockHasher, createBlockHasher, type EngineHashAlgorithm, type KvEvent } from '@llmd/core';
+import {
+  type BlockHashChain,
+  type BlockHasher,
+  createBlockHasher,
+  type EngineHashAlgorithm,
+  type KvEvent,
+} from '@llmd/core';
 import { DeadlineHeap } from './deadline-heap.js';
 import type {
   EngineRequestHandle,
@@ -9,7 +15,7 @@ import type {
   FinishReason,
 } from './engine-request.js';
 import { type KvBlock, KvBlockPool } from './kv-block-pool.js';
-import { type LatencyProfile, LatencyModel } from './latency-model.js';
+import { LatencyModel, type LatencyProfile } from './latency-model.js';
 import { SeededRandom } from './seeded-random.js';
 
 export interface SimEngineOptions {
@@ -85,7 +91,11 @@ export class SimEngine {
   constructor(options: SimEngineOptions) {
     this.options = options;
     this.now = options.now ?? (() => performance.now());
-    this.latency = new LatencyModel(options.latency, options.maximumNumberOfSequences, new SeededRandom(options.seed));
+    this.latency = new LatencyModel(
+      options.latency,
+      options.maximumNumberOfSequences,
+      new SeededRandom(options.seed),
+    );
     this.pool = new KvBlockPool({
       numberOfGpuBlocks: options.numberOfGpuBlocks,
       blockSize: options.blockSize,
@@ -132,7 +142,8 @@ export class SimEngine {
 
   submit(input: EngineRequestInput, observer: EngineRequestObserver): EngineRequestHandle {
     if (this.closed) throw new Error('engine is closed');
-    if (this.waiting.length >= this.options.maximumWaitingQueueLength) throw new SimEngineFullError(this.waiting.length);
+    if (this.waiting.length >= this.options.maximumWaitingQueueLength)
+      throw new SimEngineFullError(this.waiting.length);
     const chain = this.hasherFor(input.loraName, input.cacheSalt).startChain();
     chain.append(input.promptTokenIds);
     const request: RunningRequest = {
@@ -204,8 +215,17 @@ export class SimEngine {
     if (this.closed) return;
     const now = this.now();
     // Due work: everything whose deadline has passed (a late timer processes its backlog at once).
-    for (let deadline = this.deadlines.peekDeadline(); deadline !== undefined && deadline <= now + 0.25; deadline = this.deadlines.peekDeadline()) {
-      const request = this.deadlines.pop() as RunningRequest;
+    // Collect first, so a step advances each request by at most one token, as a vLLM step does:
+    // a request with no inter-token latency cannot keep the loop from serving sockets.
+    const due: RunningRequest[] = [];
+    for (
+      let deadline = this.deadlines.peekDeadline();
+      deadline !== undefined && deadline <= now + 0.25;
+      deadline = this.deadlines.peekDeadline()
+    ) {
+      due.push(this.deadlines.pop() as RunningRequest);
+    }
+    for (const request of due) {
       if (request.phase === 'prefilling') this.completePrefill(request);
       else if (request.phase === 'decoding') this.emitNextToken(request);
     }
@@ -221,21 +241,31 @@ export class SimEngine {
     if (this.timer && this.timerDeadline <= next) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerDeadline = next;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.timerDeadline = Number.POSITIVE_INFINITY;
-      this.step();
-    }, Math.max(0, next - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerDeadline = Number.POSITIVE_INFINITY;
+        this.step();
+      },
+      Math.max(0, next - this.now()),
+    );
   }
 
   private admit(now: number): void {
     const blockSize = this.options.blockSize;
     const runningLoras = new Set<string>();
     for (const request of this.running) if (request.loraKey) runningLoras.add(request.loraKey);
-    for (let index = 0; index < this.waiting.length && this.running.size < this.options.maximumNumberOfSequences; ) {
+    for (
+      let index = 0;
+      index < this.waiting.length && this.running.size < this.options.maximumNumberOfSequences;
+    ) {
       const request = this.waiting[index] as RunningRequest;
       // --max-loras: a request for an adapter not yet running waits while all adapter slots are busy.
-      if (request.loraKey && !runningLoras.has(request.loraKey) && runningLoras.size >= this.options.maximumLoras) {
+      if (
+        request.loraKey &&
+        !runningLoras.has(request.loraKey) &&
+        runningLoras.size >= this.options.maximumLoras
+      ) {
         index++;
         continue;
       }
@@ -250,7 +280,10 @@ export class SimEngine {
       const hitBlocks = this.pool.acquireCached(hashes.slice(0, gpuBlocks));
       const promoted =
         cpuBlocks > 0
-          ? this.pool.promoteFromCpu(hashes.slice(gpuBlocks, gpuBlocks + cpuBlocks), gpuBlocks > 0 ? (hashes[gpuBlocks - 1] as bigint) : null)
+          ? this.pool.promoteFromCpu(
+              hashes.slice(gpuBlocks, gpuBlocks + cpuBlocks),
+              gpuBlocks > 0 ? (hashes[gpuBlocks - 1] as bigint) : null,
+            )
           : [];
       const fresh = this.pool.allocate(newBlocks - cpuBlocks);
       request.blocks = [...hitBlocks, ...promoted, ...fresh];
@@ -289,9 +322,12 @@ export class SimEngine {
     const allTokens = request.input.promptTokenIds;
     const outputTokens = request.input.outputTokenIds;
     const tokenAt = (position: number) =>
-      position < allTokens.length ? (allTokens[position] as number) : (outputTokens[position - allTokens.length] as number);
+      position < allTokens.length
+        ? (allTokens[position] as number)
+        : (outputTokens[position - allTokens.length] as number);
     const tokenIds: number[] = [];
-    for (let position = from * blockSize; position < upTo * blockSize; position++) tokenIds.push(tokenAt(position));
+    for (let position = from * blockSize; position < upTo * blockSize; position++)
+      tokenIds.push(tokenAt(position));
     this.pool.commit(request.blocks.slice(from, upTo), request.chain.hashes.slice(from, upTo), {
       parentHash: from > 0 ? (request.chain.hashes[from - 1] as bigint) : null,
       tokenIds,
@@ -308,7 +344,10 @@ export class SimEngine {
     if (request.phase === 'finished') return; // the observer aborted
     const isLast = index + 1 >= outputTokens.length || request.input.disaggregationRole === 'prefill';
     if (isLast) {
-      this.finish(request, request.input.disaggregationRole === 'prefill' ? 'remote_decode' : request.input.finishReason);
+      this.finish(
+        request,
+        request.input.disaggregationRole === 'prefill' ? 'remote_decode' : request.input.finishReason,
+      );
       return;
     }
     // The sampled token joins the sequence: hash any block it completes, grow the allocation.
@@ -339,7 +378,10 @@ export class SimEngine {
       // Keep the prompt's blocks for the decoder until it reads them or the abort timeout passes.
       remoteBlockIds = request.blocks.map((block) => block.id);
       const requestId = request.input.requestId;
-      const timer = setTimeout(() => this.releaseRemoteBlocks(requestId), this.realMilliseconds(this.options.remoteBlockTimeoutMilliseconds));
+      const timer = setTimeout(
+        () => this.releaseRemoteBlocks(requestId),
+        this.realMilliseconds(this.options.remoteBlockTimeoutMilliseconds),
+      );
       timer.unref();
       this.pinnedForDecoder.set(requestId, { blocks: request.blocks, timer });
     } else {

@@ -4,9 +4,14 @@ import type { SimEngine } from '../engine/sim-engine.js';
 
 /** vLLM's histogram buckets, so dashboards built for vLLM read the simulator unchanged. */
 const buckets = {
-  timeToFirstToken: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560],
+  timeToFirstToken: [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160,
+    640, 2560,
+  ],
   interToken: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80],
-  requestLatency: [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680],
+  requestLatency: [
+    0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
+  ],
   tokens: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000],
 };
 
@@ -84,7 +89,15 @@ export class SimMetrics {
     const cacheConfig = new Gauge({
       name: 'vllm:cache_config_info',
       help: 'Information of the LLMEngine CacheConfig.',
-      labelNames: ['block_size', 'cache_dtype', 'enable_prefix_caching', 'num_cpu_blocks', 'num_gpu_blocks', 'prefix_caching_hash_algo', 'engine'],
+      labelNames: [
+        'block_size',
+        'cache_dtype',
+        'enable_prefix_caching',
+        'num_cpu_blocks',
+        'num_gpu_blocks',
+        'prefix_caching_hash_algo',
+        'engine',
+      ],
       registers,
     });
     cacheConfig.set(
@@ -129,8 +142,14 @@ export class SimMetrics {
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames, registers });
     this.promptTokens = counter('vllm:prompt_tokens_total', 'Number of prefill tokens processed.');
     this.generationTokens = counter('vllm:generation_tokens_total', 'Number of generation tokens processed.');
-    this.prefixQueries = counter('vllm:prefix_cache_queries_total', 'Prefix cache queries, in terms of number of queried tokens.');
-    this.prefixHits = counter('vllm:prefix_cache_hits_total', 'Prefix cache hits, in terms of number of cached tokens.');
+    this.prefixQueries = counter(
+      'vllm:prefix_cache_queries_total',
+      'Prefix cache queries, in terms of number of queried tokens.',
+    );
+    this.prefixHits = counter(
+      'vllm:prefix_cache_hits_total',
+      'Prefix cache hits, in terms of number of cached tokens.',
+    );
     this.requestSuccess = new Counter({
       name: 'vllm:request_success_total',
       help: 'Count of successfully processed requests.',
@@ -139,18 +158,59 @@ export class SimMetrics {
     });
     const histogram = (name: string, help: string, bucketList: number[]) =>
       new Histogram({ name, help, labelNames, buckets: bucketList, registers });
-    this.timeToFirstToken = histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', buckets.timeToFirstToken);
-    this.interTokenLatency = histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', buckets.interToken);
-    this.timePerOutputToken = histogram('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', buckets.interToken);
-    this.endToEnd = histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', buckets.requestLatency);
-    this.queueTime = histogram('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', buckets.requestLatency);
-    this.prefillTime = histogram('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', buckets.requestLatency);
-    this.decodeTime = histogram('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', buckets.requestLatency);
-    this.requestPromptTokens = histogram('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', buckets.tokens);
-    this.requestGenerationTokens = histogram('vllm:request_generation_tokens', 'Number of generation tokens processed.', buckets.tokens);
-    this.requestMaxTokens = histogram('vllm:request_params_max_tokens', 'Histogram of the max_tokens request parameter.', buckets.tokens);
+    this.timeToFirstToken = histogram(
+      'vllm:time_to_first_token_seconds',
+      'Histogram of time to first token in seconds.',
+      buckets.timeToFirstToken,
+    );
+    this.interTokenLatency = histogram(
+      'vllm:inter_token_latency_seconds',
+      'Histogram of inter-token latency in seconds.',
+      buckets.interToken,
+    );
+    this.timePerOutputToken = histogram(
+      'vllm:request_time_per_output_token_seconds',
+      'Histogram of time_per_output_token_seconds per request.',
+      buckets.interToken,
+    );
+    this.endToEnd = histogram(
+      'vllm:e2e_request_latency_seconds',
+      'Histogram of e2e request latency in seconds.',
+      buckets.requestLatency,
+    );
+    this.queueTime = histogram(
+      'vllm:request_queue_time_seconds',
+      'Histogram of time spent in WAITING phase for request.',
+      buckets.requestLatency,
+    );
+    this.prefillTime = histogram(
+      'vllm:request_prefill_time_seconds',
+      'Histogram of time spent in PREFILL phase for request.',
+      buckets.requestLatency,
+    );
+    this.decodeTime = histogram(
+      'vllm:request_decode_time_seconds',
+      'Histogram of time spent in DECODE phase for request.',
+      buckets.requestLatency,
+    );
+    this.requestPromptTokens = histogram(
+      'vllm:request_prompt_tokens',
+      'Number of prefill tokens processed.',
+      buckets.tokens,
+    );
+    this.requestGenerationTokens = histogram(
+      'vllm:request_generation_tokens',
+      'Number of generation tokens processed.',
+      buckets.tokens,
+    );
+    this.requestMaxTokens = histogram(
+      'vllm:request_params_max_tokens',
+      'Histogram of the max_tokens request parameter.',
+      buckets.tokens,
+    );
     // vLLM exports its counters from start; a series that appears only later breaks rate() and dashboards.
-    for (const counter of [this.promptTokens, this.generationTokens, this.prefixQueries, this.prefixHits]) counter.inc(labels, 0);
+    for (const counter of [this.promptTokens, this.generationTokens, this.prefixQueries, this.prefixHits])
+      counter.inc(labels, 0);
   }
 
   /** Record a request at admission (prefix-cache queries and hits are counted in tokens). */
@@ -179,7 +239,10 @@ export class SimMetrics {
       this.decodeTime.observe(labels, timings.decodeMilliseconds / 1000);
     }
     if (result.completionTokens > 1) {
-      this.timePerOutputToken.observe(labels, timings.decodeMilliseconds / 1000 / (result.completionTokens - 1));
+      this.timePerOutputToken.observe(
+        labels,
+        timings.decodeMilliseconds / 1000 / (result.completionTokens - 1),
+      );
     }
     if (result.finishReason !== 'abort' && result.finishReason !== 'error') {
       this.requestSuccess.inc({ ...labels, finished_reason: finishedReason }, 1);

@@ -23,7 +23,12 @@ const injectedFailures: Record<FailureType, (model: string, maxModelLength: numb
   rate_limit: (model) => new HttpError(429, `Rate limit reached for ${model}`),
   invalid_api_key: () => new HttpError(401, 'Incorrect API key provided.'),
   context_length: (_model, maxModelLength) =>
-    new HttpError(400, `This model's maximum context length is ${maxModelLength} tokens. However, your request has more input tokens. Please reduce the length of the input messages.`, 'BadRequestError', 'messages'),
+    new HttpError(
+      400,
+      `This model's maximum context length is ${maxModelLength} tokens. However, your request has more input tokens. Please reduce the length of the input messages.`,
+      'BadRequestError',
+      'messages',
+    ),
   server_error: () => new HttpError(503, 'The server is overloaded or not ready yet.'),
   invalid_request: () => new HttpError(400, 'Invalid request: simulated failure.'),
   model_not_found: (model) => new HttpError(404, `The model \`${model}\` does not exist.`),
@@ -32,7 +37,9 @@ const injectedFailures: Record<FailureType, (model: string, maxModelLength: numb
 function messageText(message: ChatMessage): string {
   if (typeof message.content === 'string') return message.content;
   if (Array.isArray(message.content)) {
-    return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+    return message.content
+      .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
+      .join('');
   }
   return '';
 }
@@ -44,11 +51,16 @@ function resolveModel(context: SimPodContext, model: string): string | null {
   throw new HttpError(404, `The model \`${model}\` does not exist.`, 'NotFoundError', 'model');
 }
 
-function injectedFailure(context: SimPodContext, request: IncomingMessage, model: string): HttpError | undefined {
+function injectedFailure(
+  context: SimPodContext,
+  request: IncomingMessage,
+  model: string,
+): HttpError | undefined {
   const forced = request.headers['x-return-error'];
   if (typeof forced === 'string' && /^\d{3}$/.test(forced.trim())) {
     const status = Number(forced.trim());
-    if (status >= 400 && status <= 599) return new HttpError(status, `Simulated error with status ${status} (X-Return-Error)`);
+    if (status >= 400 && status <= 599)
+      return new HttpError(status, `Simulated error with status ${status} (X-Return-Error)`);
   }
   const { failureInjectionRate, failureTypes, maxModelLen } = context.config;
   if (failureInjectionRate > 0 && context.random.next() * 100 < failureInjectionRate) {
@@ -59,12 +71,22 @@ function injectedFailure(context: SimPodContext, request: IncomingMessage, model
   return undefined;
 }
 
-function tokenizeCompletionPrompt(context: SimPodContext, prompt: CompletionRequest['prompt']): { tokens: number[]; text: string } {
+function tokenizeCompletionPrompt(
+  context: SimPodContext,
+  prompt: CompletionRequest['prompt'],
+): { tokens: number[]; text: string } {
   let single: string | number[];
   if (typeof prompt === 'string') single = prompt;
-  else if (prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0]))) single = prompt[0] as string | number[];
+  else if (prompt.length === 1 && (typeof prompt[0] === 'string' || Array.isArray(prompt[0])))
+    single = prompt[0] as string | number[];
   else if (prompt.every((item) => typeof item === 'number')) single = prompt as number[];
-  else throw new HttpError(400, 'Batched prompts are not supported by the simulator: send one prompt per request', 'BadRequestError', 'prompt');
+  else
+    throw new HttpError(
+      400,
+      'Batched prompts are not supported by the simulator: send one prompt per request',
+      'BadRequestError',
+      'prompt',
+    );
   if (typeof single === 'string') return { tokens: context.tokenizer.encode(single), text: single };
   return { tokens: single, text: context.tokenizer.decode(single) };
 }
@@ -88,10 +110,20 @@ function renderChat(context: SimPodContext, body: ChatCompletionRequest): { toke
 function checkContextLength(context: SimPodContext, promptTokens: number, maxTokens: number): void {
   const maximum = context.config.maxModelLen;
   if (promptTokens >= maximum) {
-    throw new HttpError(400, `This model's maximum context length is ${maximum} tokens. However, your request has ${promptTokens} input tokens. Please reduce the length of the input messages.`, 'BadRequestError', 'messages');
+    throw new HttpError(
+      400,
+      `This model's maximum context length is ${maximum} tokens. However, your request has ${promptTokens} input tokens. Please reduce the length of the input messages.`,
+      'BadRequestError',
+      'messages',
+    );
   }
   if (promptTokens + maxTokens > maximum) {
-    throw new HttpError(400, `This model's maximum context length is ${maximum} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`, 'BadRequestError', 'max_tokens');
+    throw new HttpError(
+      400,
+      `This model's maximum context length is ${maximum} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+      'BadRequestError',
+      'max_tokens',
+    );
   }
 }
 
@@ -110,22 +142,39 @@ export async function handleGeneration(
   if (failure) throw failure;
   if ((body.n ?? 1) !== 1) throw new HttpError(400, 'Only n=1 is supported', 'BadRequestError', 'n');
 
-  const prompt = kind === 'chat' ? renderChat(context, body as ChatCompletionRequest) : tokenizeCompletionPrompt(context, (body as CompletionRequest).prompt);
-  const requestedMaxTokens = (kind === 'chat' ? (body as ChatCompletionRequest).max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
-  if (requestedMaxTokens === 0) throw new HttpError(400, 'max_tokens must be at least 1', 'BadRequestError', 'max_tokens');
+  const prompt =
+    kind === 'chat'
+      ? renderChat(context, body as ChatCompletionRequest)
+      : tokenizeCompletionPrompt(context, (body as CompletionRequest).prompt);
+  const requestedMaxTokens =
+    (kind === 'chat' ? (body as ChatCompletionRequest).max_completion_tokens : undefined) ??
+    body.max_tokens ??
+    undefined;
+  if (requestedMaxTokens === 0)
+    throw new HttpError(400, 'max_tokens must be at least 1', 'BadRequestError', 'max_tokens');
   // OpenAI's legacy completions default to 16 tokens; chat defaults to the rest of the context.
-  const maxTokens = requestedMaxTokens ?? (kind === 'completion' ? 16 : Math.max(1, context.config.maxModelLen - prompt.tokens.length));
+  const maxTokens =
+    requestedMaxTokens ??
+    (kind === 'completion' ? 16 : Math.max(1, context.config.maxModelLen - prompt.tokens.length));
   checkContextLength(context, prompt.tokens.length, requestedMaxTokens ?? (kind === 'completion' ? 16 : 1));
 
   const transfer = (body.kv_transfer_params ?? null) as KvTransferParams | null;
-  const role = transfer?.do_remote_decode === true ? 'prefill' : transfer?.do_remote_prefill === true ? 'decode' : null;
+  const role =
+    transfer?.do_remote_decode === true ? 'prefill' : transfer?.do_remote_prefill === true ? 'decode' : null;
   const stream = body.stream === true;
-  if (role === 'prefill' && stream) throw new HttpError(400, 'Prefill does not support streaming', 'BadRequestError', 'stream');
+  if (role === 'prefill' && stream)
+    throw new HttpError(400, 'Prefill does not support streaming', 'BadRequestError', 'stream');
 
-  const stop = body.stop === undefined || body.stop === null ? [] : Array.isArray(body.stop) ? body.stop : [body.stop];
-  const echoText = kind === 'chat'
-    ? messageText([...(body as ChatCompletionRequest).messages].reverse().find((message) => message.role === 'user') ?? { role: 'user', content: '' })
-    : prompt.text;
+  const stop =
+    body.stop === undefined || body.stop === null ? [] : Array.isArray(body.stop) ? body.stop : [body.stop];
+  const echoText =
+    kind === 'chat'
+      ? messageText(
+          [...(body as ChatCompletionRequest).messages]
+            .reverse()
+            .find((message) => message.role === 'user') ?? { role: 'user', content: '' },
+        )
+      : prompt.text;
   const plan = planGeneration(context.tokenizer, context.random, {
     mode: context.config.mode,
     echoText,
@@ -135,7 +184,8 @@ export async function handleGeneration(
   });
 
   const headerRequestId = request.headers['x-request-id'];
-  const requestId = typeof headerRequestId === 'string' && headerRequestId.length > 0 ? headerRequestId : randomUUID();
+  const requestId =
+    typeof headerRequestId === 'string' && headerRequestId.length > 0 ? headerRequestId : randomUUID();
   const responseId = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
   const model = body.model;
@@ -175,24 +225,52 @@ export async function handleGeneration(
           kvTransferParams: transfer,
         },
         {
-          onScheduled: ({ cachedTokens }) => context.metrics.recordScheduled(prompt.tokens.length, cachedTokens),
+          onScheduled: ({ cachedTokens }) =>
+            context.metrics.recordScheduled(prompt.tokens.length, cachedTokens),
           onToken: (index) => {
             const now = performance.now();
-            if (index > 0) context.metrics.recordInterTokenLatency(((now - lastTokenAt) * context.config.timeScale) / 1000);
+            if (index > 0)
+              context.metrics.recordInterTokenLatency(
+                ((now - lastTokenAt) * context.config.timeScale) / 1000,
+              );
             lastTokenAt = now;
             if (!stream) return;
-            if (index === 0) response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+            if (index === 0)
+              response.writeHead(200, {
+                'content-type': 'text/event-stream',
+                'cache-control': 'no-cache',
+                connection: 'keep-alive',
+                ...headers,
+              });
             if (kind === 'chat' && !sentRole) {
               sentRole = true;
-              response.write(chunkFor({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }));
+              response.write(
+                chunkFor({
+                  index: 0,
+                  delta: { role: 'assistant', content: '' },
+                  logprobs: null,
+                  finish_reason: null,
+                }),
+              );
             }
             const isLast = index === plan.outputTokenIds.length - 1;
             const piece = plan.pieces[index] ?? '';
             const finishReason = isLast ? plan.finishReason : null;
             response.write(
               kind === 'chat'
-                ? chunkFor({ index: 0, delta: { content: piece }, logprobs: null, finish_reason: finishReason })
-                : chunkFor({ index: 0, text: piece, logprobs: null, finish_reason: finishReason, stop_reason: null }),
+                ? chunkFor({
+                    index: 0,
+                    delta: { content: piece },
+                    logprobs: null,
+                    finish_reason: finishReason,
+                  })
+                : chunkFor({
+                    index: 0,
+                    text: piece,
+                    logprobs: null,
+                    finish_reason: finishReason,
+                    stop_reason: null,
+                  }),
             );
           },
           onFinish: (result) => {
@@ -206,7 +284,9 @@ export async function handleGeneration(
             }
             if (stream) {
               if (includeUsage) {
-                response.write(`data: ${JSON.stringify({ id: responseId, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: usageOf(result) })}\n\n`);
+                response.write(
+                  `data: ${JSON.stringify({ id: responseId, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage: usageOf(result) })}\n\n`,
+                );
               }
               response.end('data: [DONE]\n\n');
               resolve();
@@ -215,7 +295,13 @@ export async function handleGeneration(
             const text = plan.pieces.slice(0, result.completionTokens).join('');
             const choice =
               kind === 'chat'
-                ? { index: 0, message: { role: 'assistant', content: text, tool_calls: [] }, logprobs: null, finish_reason: finishReason, stop_reason: null }
+                ? {
+                    index: 0,
+                    message: { role: 'assistant', content: text, tool_calls: [] },
+                    logprobs: null,
+                    finish_reason: finishReason,
+                    stop_reason: null,
+                  }
                 : { index: 0, text, logprobs: null, finish_reason: finishReason, stop_reason: null };
             const responseBody: Record<string, unknown> = {
               id: responseId,
@@ -243,7 +329,8 @@ export async function handleGeneration(
         },
       );
     } catch (error) {
-      if (error instanceof SimEngineFullError) throw new HttpError(429, `The waiting queue is full (${error.queueLength} requests); retry later`);
+      if (error instanceof SimEngineFullError)
+        throw new HttpError(429, `The waiting queue is full (${error.queueLength} requests); retry later`);
       throw error;
     }
     // A client that goes away mid-request frees its slot and blocks at once.

@@ -40,7 +40,11 @@ function tokenPieces(tokenizer: Tokenizer, ids: ReadonlyArray<number>): string[]
  * Random mode stops at a random length unless `ignore_eos`; echo mode returns `echoText`; stop
  * strings cut the text as a real sampler would.
  */
-export function planGeneration(tokenizer: Tokenizer, random: SeededRandom, options: PlanOptions): GenerationPlan {
+export function planGeneration(
+  tokenizer: Tokenizer,
+  random: SeededRandom,
+  options: PlanOptions,
+): GenerationPlan {
   const maxTokens = options.maxTokens;
   let targetLength = maxTokens;
   let text: string;

@@ -24,7 +24,12 @@ export class HttpError extends Error {
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     'content-type': 'application/json',
@@ -72,11 +77,15 @@ export async function readJsonBody(request: IncomingMessage, maximumBytes: numbe
 }
 
 /** Turn a zod failure into a 400 naming the field, e.g. `messages[0].role: Invalid option…`. */
-export function validationMessage(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+export function validationMessage(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): string {
   const issue = issues[0];
   if (!issue) return 'invalid request';
   const path = issue.path
-    .map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? String(segment) : `.${String(segment)}`))
+    .map((segment, index) =>
+      typeof segment === 'number' ? `[${segment}]` : index === 0 ? String(segment) : `.${String(segment)}`,
+    )
     .join('');
   return path ? `${path}: ${issue.message}` : issue.message;
 }

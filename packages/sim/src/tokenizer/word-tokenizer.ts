@@ -17,7 +17,9 @@ function fnv1a32(text: string): number {
 function messageText(message: ChatMessage): string {
   if (typeof message.content === 'string') return message.content;
   if (Array.isArray(message.content)) {
-    return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+    return message.content
+      .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
+      .join('');
   }
   return '';
 }
@@ -49,9 +51,13 @@ export class WordTokenizer implements Tokenizer {
     return ids.map((id) => this.pieces.get(id) ?? `<${id}>`).join('');
   }
 
-  applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+  applyChatTemplate(
+    messages: readonly ChatMessage[],
+    options: { addGenerationPrompt?: boolean } = {},
+  ): string {
     let text = '';
-    for (const message of messages) text += `<|im_start|>${message.role}\n${messageText(message)}<|im_end|>\n`;
+    for (const message of messages)
+      text += `<|im_start|>${message.role}\n${messageText(message)}<|im_end|>\n`;
     if (options.addGenerationPrompt ?? true) text += '<|im_start|>assistant\n';
     return text;
   }

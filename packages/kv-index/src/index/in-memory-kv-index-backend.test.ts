@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryKvIndexBackend } from './in-memory-kv-index-backend.js';
+import type { Holder } from './kv-index-backend.js';
+
+const holder = (endpointKey: string, dataParallelRank: number | null = null): Holder => ({
+  endpointKey,
+  dataParallelRank,
+  groupIdx: null,
+});
+const keys = (...values: number[]) =>
+  values.map((value) => BigInt(value) * 0x1_0000_0001n + 0xdead_0000_0000_0000n);
+const engine = (...values: number[]) => values.map((value) => BigInt(value) + 0xe000_0000_0000_0000n);
+const scoresOf = (result: { scores: ReadonlyMap<string, number> }) => Object.fromEntries(result.scores);
+
+describe('InMemoryKvIndexBackend', () => {
+  it('scores the longest consecutive prefix per endpoint', async () => {
+    const index = new InMemoryKvIndexBackend();
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2, 3, 4),
+      engineKeys: engine(1, 2, 3, 4),
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    // c holds blocks 1 and 3 but not 2: only its first block counts.
+    await index.storeBlocks({
+      holder: holder('c:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 3),
+      engineKeys: engine(1, 3),
+    });
+    // d holds later blocks only: nothing.
+    await index.storeBlocks({
+      holder: holder('d:1'),
+      tier: 'gpu',
+      requestKeys: keys(2, 3),
+      engineKeys: engine(2, 3),
+    });
+    const result = await index.score(keys(1, 2, 3, 4, 5));
+    expect(result.totalBlocks).toBe(5);
+    expect(scoresOf(result)).toEqual({ 'a:1': 4, 'b:1': 2, 'c:1': 1 });
+  });
+
+  it('weights tiers (gpu 1.0, cpu 0.8 by default, configurable) and filters candidates', async () => {
+    const index = new InMemoryKvIndexBackend();
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'gpu',
+      requestKeys: keys(1),
+      engineKeys: engine(1),
+    });
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'cpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'disk',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1.8, 'b:1': 2 });
+    expect(scoresOf(await index.score(keys(1, 2), { tierWeights: { cpu: 0.5, disk: 0.25 } }))).toEqual({
+      'a:1': 1.5,
+      'b:1': 0.5,
+    });
+    expect(scoresOf(await index.score(keys(1, 2), { candidates: ['b:1', 'zzz:1'] }))).toEqual({ 'b:1': 2 });
+  });
+
+  it('removes by engine key per holder and tier, keeping other tiers and holders', async () => {
+    const index = new InMemoryKvIndexBackend();
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'cpu',
+      requestKeys: keys(2),
+      engineKeys: engine(2),
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    await index.removeBlocks(holder('a:1'), 'gpu', engine(2));
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1.8, 'b:1': 2 });
+    await index.removeBlocks(holder('a:1'), 'cpu', engine(2));
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1, 'b:1': 2 });
+    expect(await index.lookupRequestKeys(holder('a:1'), engine(1, 2))).toEqual([keys(1)[0], undefined]);
+    // Unknown engine keys and unknown holders are ignored.
+    await index.removeBlocks(holder('a:1'), 'gpu', engine(99));
+    await index.removeBlocks(holder('nobody:1'), 'gpu', engine(1));
+    expect(await index.endpointStats()).toEqual([
+      { endpointKey: 'a:1', blocksByTier: { gpu: 1 } },
+      { endpointKey: 'b:1', blocksByTier: { gpu: 2 } },
+    ]);
+  });
+
+  it('keeps engine keys per holder: the same engine key can map to different request keys', async () => {
+    const index = new InMemoryKvIndexBackend();
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'gpu',
+      requestKeys: keys(1),
+      engineKeys: engine(7),
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(2),
+      engineKeys: engine(7),
+    });
+    expect(await index.lookupRequestKeys(holder('a:1'), engine(7))).toEqual(keys(1));
+    expect(await index.lookupRequestKeys(holder('b:1'), engine(7))).toEqual(keys(2));
+  });
+
+  it('clears an endpoint (all ranks or one) without touching others, and is reusable afterwards', async () => {
+    const index = new InMemoryKvIndexBackend();
+    await index.storeBlocks({
+      holder: holder('a:1', 0),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    await index.storeBlocks({
+      holder: holder('a:1', 1),
+      tier: 'gpu',
+      requestKeys: keys(1),
+      engineKeys: engine(1),
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: engine(1, 2),
+    });
+    await index.clearEndpoint('a:1', 0);
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1, 'b:1': 2 });
+    await index.clearEndpoint('a:1');
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'b:1': 2 });
+    expect(await index.lookupRequestKeys(holder('a:1', 0), engine(1))).toEqual([undefined]);
+    await index.storeBlocks({
+      holder: holder('a:1', 0),
+      tier: 'gpu',
+      requestKeys: keys(1),
+      engineKeys: engine(1),
+    });
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1, 'b:1': 2 });
+    index.sweepAll();
+    expect(index.blockCount).toBe(2);
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1, 'b:1': 2 });
+  });
+
+  it('expires speculative entries unless a real store confirms them', async () => {
+    let now = 1_000;
+    const index = new InMemoryKvIndexBackend({ now: () => now });
+    await index.storeBlocks({
+      holder: holder('a:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: null,
+      expiresAt: 3_000,
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(1, 2),
+      engineKeys: null,
+      expiresAt: 3_000,
+    });
+    await index.storeBlocks({
+      holder: holder('b:1'),
+      tier: 'gpu',
+      requestKeys: keys(1),
+      engineKeys: engine(1),
+    });
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 2, 'b:1': 2 });
+    now = 3_000;
+    expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'b:1': 1 });
+  });
+
+  it('stays consistent with a reference model under random operations', async () => {
+    const index = new InMemoryKvIndexBackend({ initialCapacity: 16 });
+    const endpoints = ['a:1', 'b:1', 'c:1'];
+    const model = new Map<string, Set<number>>(endpoints.map((endpoint) => [endpoint, new Set()]));
+    let state = 99;
+    const random = (limit: number) => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state % limit;
+    };
+    for (let step = 0; step < 3000; step++) {
+      const endpoint = endpoints[random(3)] as string;
+      const operation = random(10);
+      if (operation < 6) {
+        const start = random(40);
+        const blocks = Array.from({ length: 1 + random(5) }, (_, offset) => start + offset);
+        await index.storeBlocks({
+          holder: holder(endpoint),
+          tier: 'gpu',
+          requestKeys: keys(...blocks),
+          engineKeys: engine(...blocks),
+        });
+        for (const block of blocks) model.get(endpoint)?.add(block);
+      } else if (operation < 9) {
+        const block = random(45);
+        await index.removeBlocks(holder(endpoint), 'gpu', engine(block));
+        model.get(endpoint)?.delete(block);
+      } else {
+        await index.clearEndpoint(endpoint);
+        model.get(endpoint)?.clear();
+      }
+      if (step % 50 === 0) {
+        const query = Array.from({ length: 45 }, (_, block) => block);
+        const expected: Record<string, number> = {};
+        for (const [endpointKey, blocks] of model) {
+          let length = 0;
+          while (blocks.has(length)) length++;
+          if (length > 0) expected[endpointKey] = length;
+        }
+        expect(scoresOf(await index.score(keys(...query)))).toEqual(expected);
+      }
+    }
+  });
+});

@@ -1,0 +1,399 @@
+import { type HolderRecord, HolderRegistry } from './holder-registry.js';
+import {
+  defaultTierWeights,
+  type EndpointIndexStats,
+  type Holder,
+  type KvIndexBackend,
+  type PrefixScores,
+  type ScoreOptions,
+  type StoreBlocksInput,
+} from './kv-index-backend.js';
+import { Uint64HashTable } from './uint64-hash-table.js';
+
+/**
+ * Entry code = holderId × 16 + tier mask. Bits: 0 gpu, 1 cpu, 2 the first other tier seen (disk,
+ * storage, …), 3 speculative (scored like gpu until it expires).
+ */
+const tierBitCount = 4;
+const speculativeBit = 8;
+const holderIdLimit = 2 ** 27;
+
+interface SpeculativeBatch {
+  /** The record itself, not its id: ids are reused after a clear and a sweep. */
+  record: HolderRecord;
+  keys: Uint32Array;
+  expiresAt: number;
+}
+
+export interface InMemoryKvIndexBackendOptions {
+  /** Clock in ms since the epoch (speculative expiry). */
+  now?: () => number;
+  /** Initial table capacity in blocks (tables grow as needed). */
+  initialCapacity?: number;
+}
+
+/** Little-endian 32-bit halves of each key, without allocating a bigint per read. */
+function toUint32Pairs(keys: ReadonlyArray<bigint>): Uint32Array {
+  const packed =
+    keys instanceof BigUint64Array ? keys : BigUint64Array.from(keys, (key) => BigInt.asUintN(64, key));
+  return new Uint32Array(packed.buffer, packed.byteOffset, packed.length * 2);
+}
+
+function fromUint32Pair(high: number, low: number): bigint {
+  return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+}
+
+if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  // toUint32Pairs reads the low half first; every platform Node supports for us is little-endian.
+  throw new Error('@llmd/kv-index needs a little-endian platform');
+}
+
+/**
+ * The default index backend: two flat typed-array hash tables (request key → holders, and
+ * (holder, engine key) → request key) with interned holder ids. No per-key objects or nested
+ * caches; an endpoint clear retires its holder ids in O(1) and a sweeper removes their entries
+ * lazily, a few hundred slots per operation.
+ */
+export class InMemoryKvIndexBackend implements KvIndexBackend {
+  private readonly requests: Uint64HashTable;
+  /** Columns: request key high, request key low, holderId × 16 + tier mask. */
+  private readonly engines: Uint64HashTable;
+  private readonly holders = new HolderRegistry(tierBitCount);
+  /** Multi-holder entry lists; a request slot's value −(index + 1) points here. */
+  private readonly lists: Array<number[] | undefined> = [];
+  private readonly freeListIndexes: number[] = [];
+  private readonly tierNames: string[] = ['gpu', 'cpu'];
+  private readonly speculative: SpeculativeBatch[] = [];
+  private readonly now: () => number;
+  private sweepCursor = 0;
+  private sweepCapacity = -1;
+  private sweepingIds: Set<number> | null = null;
+
+  constructor(options: InMemoryKvIndexBackendOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.requests = new Uint64HashTable(1, options.initialCapacity ?? 4096);
+    this.engines = new Uint64HashTable(3, options.initialCapacity ?? 4096);
+  }
+
+  /** Distinct request keys indexed. */
+  get blockCount(): number {
+    return this.requests.size;
+  }
+
+  /** Bytes held by the index structures (tables and multi-holder lists). */
+  get byteSize(): number {
+    let listBytes = 0;
+    for (const list of this.lists) if (list) listBytes += 16 + list.length * 8;
+    return this.requests.byteSize + this.engines.byteSize + listBytes;
+  }
+
+  private tierBit(tier: string): number {
+    let index = this.tierNames.indexOf(tier);
+    if (index < 0) {
+      if (this.tierNames.length < 3) {
+        this.tierNames.push(tier);
+        index = 2;
+      } else {
+        index = 2; // a fourth real tier shares the "other" bit with the third
+      }
+    }
+    return 1 << index;
+  }
+
+  async storeBlocks(input: StoreBlocksInput): Promise<void> {
+    this.storeBlocksNow(input);
+  }
+
+  /** Synchronous store (the ingestion hot path uses it directly). */
+  storeBlocksNow(input: StoreBlocksInput): void {
+    this.maintain();
+    const record = this.holders.findOrCreate(input.holder);
+    if (record.id >= holderIdLimit) throw new Error('too many holders');
+    const bit = input.expiresAt !== undefined ? speculativeBit : this.tierBit(input.tier);
+    const requestKeys = toUint32Pairs(input.requestKeys);
+    const engineKeys = input.engineKeys ? toUint32Pairs(input.engineKeys) : null;
+    const blockCount = input.requestKeys.length;
+    for (let index = 0; index < blockCount; index++) {
+      const high = requestKeys[index * 2 + 1] as number;
+      const low = requestKeys[index * 2] as number;
+      const slot = this.requests.insert(high, low);
+      this.updateEntry(slot, record, (mask) => mask | bit);
+      if (engineKeys && index * 2 + 1 < engineKeys.length) {
+        const engineSlot = this.engines.insert(
+          ((engineKeys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
+          ((engineKeys[index * 2] as number) ^ record.saltLow) >>> 0,
+        );
+        const [keyHigh, keyLow, owner] = this.engines.columns as [Int32Array, Int32Array, Int32Array];
+        const previous = this.engines.lastInsertWasNew ? 0 : (owner[engineSlot] as number);
+        const previousMask = previous >> 4 === record.id ? previous & 15 : 0;
+        keyHigh[engineSlot] = high | 0;
+        keyLow[engineSlot] = low | 0;
+        owner[engineSlot] = record.id * 16 + (previousMask | bit);
+      }
+    }
+    if (input.expiresAt !== undefined) {
+      this.speculative.push({ record, keys: requestKeys.slice(), expiresAt: input.expiresAt });
+    }
+  }
+
+  async removeBlocks(holder: Holder, tier: string, engineKeys: ReadonlyArray<bigint>): Promise<void> {
+    this.maintain();
+    const record = this.holders.find(holder);
+    if (!record) return;
+    const bit = this.tierBit(tier);
+    const keys = toUint32Pairs(engineKeys);
+    const [keyHigh, keyLow, owner] = this.engines.columns as [Int32Array, Int32Array, Int32Array];
+    for (let index = 0; index < engineKeys.length; index++) {
+      const engineSlot = this.engines.find(
+        ((keys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
+        ((keys[index * 2] as number) ^ record.saltLow) >>> 0,
+      );
+      if (engineSlot < 0 || (owner[engineSlot] as number) >> 4 !== record.id) continue;
+      const requestSlot = this.requests.find(
+        (keyHigh[engineSlot] as number) >>> 0,
+        (keyLow[engineSlot] as number) >>> 0,
+      );
+      if (requestSlot >= 0) this.updateEntry(requestSlot, record, (mask) => mask & ~bit);
+      const remaining = (owner[engineSlot] as number) & 15 & ~bit;
+      if (remaining === 0) this.engines.deleteSlot(engineSlot);
+      else owner[engineSlot] = record.id * 16 + remaining;
+    }
+  }
+
+  async lookupRequestKeys(
+    holder: Holder,
+    engineKeys: ReadonlyArray<bigint>,
+  ): Promise<Array<bigint | undefined>> {
+    return this.lookupRequestKeysNow(holder, engineKeys);
+  }
+
+  lookupRequestKeysNow(holder: Holder, engineKeys: ReadonlyArray<bigint>): Array<bigint | undefined> {
+    const record = this.holders.find(holder);
+    if (!record) return engineKeys.map(() => undefined);
+    const keys = toUint32Pairs(engineKeys);
+    const [keyHigh, keyLow, owner] = this.engines.columns as [Int32Array, Int32Array, Int32Array];
+    return engineKeys.map((_, index) => {
+      const slot = this.engines.find(
+        ((keys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
+        ((keys[index * 2] as number) ^ record.saltLow) >>> 0,
+      );
+      if (slot < 0 || (owner[slot] as number) >> 4 !== record.id) return undefined;
+      return fromUint32Pair(keyHigh[slot] as number, keyLow[slot] as number);
+    });
+  }
+
+  async clearEndpoint(endpointKey: string, dataParallelRank?: number | null): Promise<void> {
+    this.holders.retireEndpoint(endpointKey, dataParallelRank);
+  }
+
+  async score(requestKeys: ReadonlyArray<bigint>, options: ScoreOptions = {}): Promise<PrefixScores> {
+    return this.scoreNow(requestKeys, options);
+  }
+
+  /**
+   * The fused walk: block 0 seeds the active holders, each later block keeps those still present,
+   * and the walk stops at the first block no active holder has. Allocation is per active holder,
+   * not per block.
+   */
+  scoreNow(requestKeys: ReadonlyArray<bigint>, options: ScoreOptions = {}): PrefixScores {
+    this.expireSpeculative();
+    const weights = { ...defaultTierWeights, ...options.tierWeights };
+    const bitWeights = [0, 1, 2, 3].map((index) =>
+      index === 3 ? (weights.gpu ?? 1) : (weights[this.tierNames[index] ?? ''] ?? 1),
+    );
+    const allowed = options.candidates ? this.holders.liveIdsOf(options.candidates) : null;
+    const keys = toUint32Pairs(requestKeys);
+    const [references] = this.requests.columns as [Int32Array];
+    let activeIds: number[] = [];
+    let activeScores: number[] = [];
+    const weightOf = (mask: number) => {
+      let best = 0;
+      for (let bit = 0; bit < tierBitCount; bit++)
+        if (mask & (1 << bit) && (bitWeights[bit] as number) > best) best = bitWeights[bit] as number;
+      return best;
+    };
+    const blockCount = requestKeys.length;
+    for (let block = 0; block < blockCount; block++) {
+      const slot = this.requests.find(keys[block * 2 + 1] as number, keys[block * 2] as number);
+      if (slot < 0) break;
+      const reference = references[slot] as number;
+      const codes = reference > 0 ? [reference] : (this.lists[-reference - 1] ?? []);
+      if (block === 0) {
+        for (const code of codes) {
+          const holderId = code >> 4;
+          if (!this.holders.isAlive(holderId) || (allowed && !allowed.has(holderId))) continue;
+          activeIds.push(holderId);
+          activeScores.push(weightOf(code & 15));
+        }
+      } else {
+        const nextIds: number[] = [];
+        const nextScores: number[] = [];
+        for (let index = 0; index < activeIds.length; index++) {
+          const holderId = activeIds[index] as number;
+          for (const code of codes) {
+            if (code >> 4 === holderId) {
+              nextIds.push(holderId);
+              nextScores.push((activeScores[index] as number) + weightOf(code & 15));
+              break;
+            }
+          }
+        }
+        // Holders that dropped out keep their score; record it before forgetting them.
+        if (nextIds.length !== activeIds.length) this.settle(activeIds, activeScores, nextIds);
+        activeIds = nextIds;
+        activeScores = nextScores;
+      }
+      if (activeIds.length === 0) break;
+    }
+    this.settle(activeIds, activeScores, []);
+    return { totalBlocks: blockCount, scores: this.takeSettled() };
+  }
+
+  private settledScores = new Map<string, number>();
+
+  private settle(ids: number[], scores: number[], survivors: number[]): void {
+    for (let index = 0; index < ids.length; index++) {
+      const holderId = ids[index] as number;
+      if (survivors.includes(holderId)) continue;
+      const endpointKey = (this.holders.get(holderId) as HolderRecord).holder.endpointKey;
+      const score = scores[index] as number;
+      if (score > (this.settledScores.get(endpointKey) ?? 0)) this.settledScores.set(endpointKey, score);
+    }
+  }
+
+  private takeSettled(): Map<string, number> {
+    const scores = this.settledScores;
+    this.settledScores = new Map();
+    return scores;
+  }
+
+  async endpointStats(): Promise<EndpointIndexStats[]> {
+    const byEndpoint = new Map<string, Record<string, number>>();
+    for (const record of this.holders.liveRecords()) {
+      const tiers = byEndpoint.get(record.holder.endpointKey) ?? {};
+      record.blocksByTier.forEach((count, index) => {
+        if (count === 0) return;
+        const name = index === 3 ? 'speculative' : (this.tierNames[index] as string);
+        tiers[name] = (tiers[name] ?? 0) + count;
+      });
+      byEndpoint.set(record.holder.endpointKey, tiers);
+    }
+    return [...byEndpoint].map(([endpointKey, blocksByTier]) => ({ endpointKey, blocksByTier }));
+  }
+
+  async close(): Promise<void> {}
+
+  /** Remove every entry of retired holders now (tests, and before measuring memory). */
+  sweepAll(): void {
+    while (this.holders.retired.size > 0) this.sweep(Number.POSITIVE_INFINITY);
+  }
+
+  /** Per-operation upkeep: expire speculation and sweep a little. */
+  private maintain(): void {
+    this.expireSpeculative();
+    if (this.holders.retired.size > 0) this.sweep(512);
+  }
+
+  private expireSpeculative(): void {
+    if (this.speculative.length === 0) return;
+    const now = this.now();
+    while (this.speculative.length > 0 && (this.speculative[0] as SpeculativeBatch).expiresAt <= now) {
+      const batch = this.speculative.shift() as SpeculativeBatch;
+      const record = batch.record;
+      if (!record.alive) continue;
+      for (let index = 0; index * 2 + 1 < batch.keys.length; index++) {
+        const slot = this.requests.find(batch.keys[index * 2 + 1] as number, batch.keys[index * 2] as number);
+        if (slot >= 0) this.updateEntry(slot, record, (mask) => mask & ~speculativeBit);
+      }
+    }
+  }
+
+  /**
+   * Change one holder's tier mask in a request slot (deleting the entry, or the slot, when nothing
+   * is left), pruning entries of retired holders met on the way.
+   */
+  private updateEntry(slot: number, record: HolderRecord, change: (mask: number) => number): void {
+    const references = this.requests.columns[0] as Int32Array;
+    const reference = references[slot] as number;
+    const codes = reference > 0 ? [reference] : reference < 0 ? [...(this.lists[-reference - 1] ?? [])] : [];
+    const kept: number[] = [];
+    let oldMask = 0;
+    for (const code of codes) {
+      const holderId = code >> 4;
+      if (holderId === record.id) oldMask = code & 15;
+      else if (this.holders.isAlive(holderId)) kept.push(code);
+    }
+    const newMask = change(oldMask) & 15;
+    for (let bit = 0; bit < tierBitCount; bit++) {
+      const before = (oldMask >> bit) & 1;
+      const after = (newMask >> bit) & 1;
+      if (before !== after) (record.blocksByTier[bit] as number) += after - before;
+    }
+    if (newMask !== 0) kept.push(record.id * 16 + newMask);
+    this.writeEntries(slot, reference, kept);
+  }
+
+  private writeEntries(slot: number, reference: number, codes: number[]): void {
+    const references = this.requests.columns[0] as Int32Array;
+    if (reference < 0 && codes.length <= 1) {
+      this.lists[-reference - 1] = undefined;
+      this.freeListIndexes.push(-reference - 1);
+    }
+    if (codes.length === 0) {
+      this.requests.deleteSlot(slot);
+    } else if (codes.length === 1) {
+      references[slot] = codes[0] as number;
+    } else if (reference < 0) {
+      this.lists[-reference - 1] = codes;
+    } else {
+      const index = this.freeListIndexes.pop() ?? this.lists.length;
+      this.lists[index] = codes;
+      references[slot] = -(index + 1);
+    }
+  }
+
+  /** Sweep up to `budget` slots of the tables, dropping entries of retired holders. */
+  private sweep(budget: number): void {
+    if (
+      this.sweepingIds === null ||
+      this.sweepCapacity !== this.requests.slotCount + this.engines.slotCount
+    ) {
+      this.sweepingIds = new Set(this.holders.retired);
+      this.sweepCursor = 0;
+      this.sweepCapacity = this.requests.slotCount + this.engines.slotCount;
+    }
+    const retired = this.sweepingIds;
+    const requestSlots = this.requests.slotCount;
+    let examined = 0;
+    while (examined < budget && this.sweepCursor < this.sweepCapacity) {
+      examined++;
+      const cursor = this.sweepCursor;
+      if (cursor < requestSlots) {
+        if (this.requests.isOccupied(cursor)) {
+          const reference = (this.requests.columns[0] as Int32Array)[cursor] as number;
+          const codes = reference > 0 ? [reference] : [...(this.lists[-reference - 1] ?? [])];
+          const kept = codes.filter((code) => !retired.has(code >> 4) && this.holders.isAlive(code >> 4));
+          if (kept.length !== codes.length) {
+            this.writeEntries(cursor, reference, kept);
+            // A deletion may shift the next entry into this slot: look at it again.
+            if (kept.length === 0) continue;
+          }
+        }
+      } else {
+        const engineSlot = cursor - requestSlots;
+        if (this.engines.isOccupied(engineSlot)) {
+          const owner = (this.engines.columns[2] as Int32Array)[engineSlot] as number;
+          if (retired.has(owner >> 4) || !this.holders.isAlive(owner >> 4)) {
+            this.engines.deleteSlot(engineSlot);
+            continue;
+          }
+        }
+      }
+      this.sweepCursor++;
+    }
+    if (this.sweepCursor >= this.sweepCapacity) {
+      this.holders.releaseRetired(retired);
+      this.sweepingIds = null;
+    }
+  }
+}
