@@ -2,6 +2,7 @@ import { LlmdError } from '@llmd/core';
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createHashCommand } from './commands/hash-command.js';
+import { createIndexCommand } from './commands/index-command.js';
 import { createSimCommand } from './commands/sim-command.js';
 import { createTokenizeCommand } from './commands/tokenize-command.js';
 import { cliVersion } from './version.js';
@@ -22,7 +23,12 @@ export function createProgram(io: CliIo): Command {
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
     .configureOutput(output);
-  for (const command of [createHashCommand(io), createTokenizeCommand(io), createSimCommand(io)]) {
+  for (const command of [
+    createHashCommand(io),
+    createTokenizeCommand(io),
+    createSimCommand(io),
+    createIndexCommand(io),
+  ]) {
     program.addCommand(command.exitOverride().configureOutput(output));
   }
   return program;

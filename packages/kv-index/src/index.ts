@@ -1,4 +1,13 @@
 export {
+  createKvEventBatchDecoder,
+  type DecodedKvEventBatch,
+  type DecodeKvEventBatchOptions,
+  decodeKvEventBatch,
+  KvEventDecodeError,
+  type KvEventTopic,
+  parseKvEventTopic,
+} from './events/index.js';
+export {
   InMemoryKvIndexBackend,
   type InMemoryKvIndexBackendOptions,
 } from './index/in-memory-kv-index-backend.js';
@@ -24,8 +33,24 @@ export {
   type StoreOnlyTierBound,
 } from './ingest/kv-index.js';
 export {
+  type KvIndexServer,
+  type KvIndexServerConfigInput,
+  kvIndexServerConfigSchema,
+  startKvIndexServer,
+} from './kv-index-server.js';
+export {
   type EndpointStreamState,
   type KvIndexService,
   type KvIndexServiceOptions,
   startKvIndexService,
 } from './service/kv-index-service.js';
+export {
+  type CentralKvEventSubscriberOptions,
+  createKvEventSubscriber,
+  type KvEventDelivery,
+  type KvEventEndpointTarget,
+  type KvEventSubscriber,
+  type KvEventSubscriberOptions,
+  type KvEventSubscriberStats,
+  type PerPodKvEventSubscriberOptions,
+} from './subscription/index.js';

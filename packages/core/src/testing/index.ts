@@ -4,3 +4,4 @@ export {
   sharedFixturesMissingMessage,
   type VllmKvEventFixture,
 } from './shared-fixtures.js';
+export { findRedisServerBinary, type RedisServerForTests, startRedisServer } from './start-redis-server.js';

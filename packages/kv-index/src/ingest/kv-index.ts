@@ -412,11 +412,7 @@ export class KvIndex {
     const engine = this.options.engineHashing;
     if (!engine) return;
     // Only extras we can reproduce: the LoRA name. A cache_salt or multimodal key makes the check moot.
-    const extras = event.extraKeys ?? null;
-    if (
-      extras?.some((keys, index) => keys !== null && keys.some((key) => key !== event.loraName || index < 0))
-    )
-      return;
+    if (event.extraKeys?.some((keys) => keys?.some((key) => key !== event.loraName))) return;
     const hasherKey = `${event.blockSize}|${event.loraName ?? ''}`;
     let hasher = this.engineHashers.get(hasherKey);
     if (!hasher) {

@@ -1,9 +1,9 @@
 import { LlmdError } from '@llmd/core';
+import { findRedisServerBinary, type RedisServerForTests, startRedisServer } from '@llmd/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Holder, KvIndexBackend, PrefixScores } from '../kv-index-backend.js';
 import { createRedisKvIndexBackend, type RedisKvIndexBackendOptions } from './redis-kv-index-backend.js';
-import { findRedisServerBinary, type RedisServerForTests, startRedisServer } from './start-redis-server.js';
 
 const redisServerBinary = findRedisServerBinary();
 const suiteName =

@@ -1,6 +1,6 @@
 /**
- * Test helper (not exported from the package): run a throw-away `redis-server` on a free local
- * port. Import it by relative path from any test that needs a real Redis.
+ * Test helper: run a throw-away `redis-server` on a free local port (tests start their own Redis
+ * and stop it; they skip with a clear message when `redis-server` is not installed).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

@@ -1,0 +1,227 @@
+import {
+  engineHashAlgorithms,
+  type Logger,
+  loadTokenizer,
+  noopLogger,
+  parseEndpointKey,
+  parseWithSchema,
+  requestKeyAlgorithms,
+  type Tokenizer,
+} from '@llmd/core';
+import { z } from 'zod';
+import { InMemoryKvIndexBackend } from './index/in-memory-kv-index-backend.js';
+import type { KvIndexBackend } from './index/kv-index-backend.js';
+import { createRedisKvIndexBackend } from './index/redis/index.js';
+import { KvIndex } from './ingest/kv-index.js';
+import {
+  type EndpointStreamState,
+  type KvIndexService,
+  startKvIndexService,
+} from './service/kv-index-service.js';
+import { createKvEventSubscriber, type KvEventSubscriber } from './subscription/index.js';
+
+/** `ip:port=tcp://host:5557[|tcp://host:5558]`: an engine to dial in per-pod mode (with its replay socket). */
+const podEventEndpointSchema = z.string().transform((value, context) => {
+  const match = /^([^=]+)=((?:tcp|ipc|inproc):\/\/[^|]+)(?:\|((?:tcp|ipc|inproc):\/\/\S+))?$/.exec(
+    value.trim(),
+  );
+  if (!match) {
+    context.addIssue({
+      code: 'custom',
+      message: `"${value}" is not ip:port=tcp://host:port[|tcp://host:replayPort]`,
+    });
+    return z.NEVER;
+  }
+  return { endpointKey: match[1] as string, eventsEndpoint: match[2] as string, replayEndpoint: match[3] };
+});
+
+/** Every `llmd index` setting; keys are the camelCase of the flags. */
+export const kvIndexServerConfigSchema = z
+  .object({
+    host: z.string().default('127.0.0.1').describe('address the HTTP and gRPC servers listen on'),
+    httpPort: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8080)
+      .describe('HTTP port (/v1/score, /v1/endpoints, /metrics, /health)'),
+    grpcPort: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe('gRPC port for indexer.v1.IndexerService (off when unset)'),
+    zmqBind: z
+      .string()
+      .optional()
+      .describe('central mode: bind one SUB socket here (e.g. tcp://*:5557); engines connect to it'),
+    podEventEndpoints: z
+      .array(podEventEndpointSchema)
+      .default([])
+      .describe('per-pod mode: engines to dial, ip:port=tcp://host:5557[|tcp://host:5558]'),
+    replayPort: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("central mode: engines' replay ROUTER port (on the endpoint's address)"),
+    blockSize: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(16)
+      .describe('tokens per index block (llm-d blockSizeTokens)'),
+    hashSeed: z
+      .string()
+      .default('')
+      .describe('seed of the request keys (llm-d hashSeed); also the engine seed for --engine-hash-algo'),
+    requestKeyAlgo: z
+      .enum(requestKeyAlgorithms)
+      .default('cbor-fnv')
+      .describe('request-key algorithm (llm-d hashAlgorithm)'),
+    engineHashAlgo: z
+      .enum(engineHashAlgorithms)
+      .optional()
+      .describe("the engines' --prefix-caching-hash-algo: verify their hashes and report mismatches"),
+    engineHashSeed: z
+      .string()
+      .optional()
+      .describe("the engines' PYTHONHASHSEED for verification (default: --hash-seed)"),
+    tokenizer: z
+      .string()
+      .optional()
+      .describe('tokenizer for "prompt" and "messages" requests (file, folder or cached model)'),
+    redisUrl: z.string().optional().describe('share the index through Redis/Valkey (redis://, valkey://)'),
+    speculativeTtl: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe('ms a speculative entry lives unless confirmed'),
+  })
+  .strict()
+  .refine((config) => config.zmqBind !== undefined || config.podEventEndpoints.length > 0, {
+    message: 'give --zmq-bind (central mode) or --pod-event-endpoints (per-pod mode)',
+    path: ['zmqBind'],
+  });
+
+export type KvIndexServerConfigInput = z.input<typeof kvIndexServerConfigSchema>;
+
+export interface KvIndexServer {
+  readonly index: KvIndex;
+  readonly service: KvIndexService;
+  readonly subscriber: KvEventSubscriber;
+  /** The bound ZeroMQ endpoint in central mode. */
+  readonly zmqEndpoint: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Compose backend, index, event subscriber and service, as `llmd index` runs them. */
+export async function startKvIndexServer(
+  input: KvIndexServerConfigInput,
+  options: { logger?: Logger; tokenizer?: Tokenizer } = {},
+): Promise<KvIndexServer> {
+  const config = parseWithSchema(kvIndexServerConfigSchema, input, 'invalid_config', 'index config');
+  const logger = options.logger ?? noopLogger;
+  const backend: KvIndexBackend = config.redisUrl
+    ? await createRedisKvIndexBackend({ url: config.redisUrl, logger })
+    : new InMemoryKvIndexBackend();
+  const tokenizer =
+    options.tokenizer ?? (config.tokenizer ? await loadTokenizer(config.tokenizer, { logger }) : undefined);
+  const index = new KvIndex({
+    backend,
+    blockSize: config.blockSize,
+    hashSeed: config.hashSeed,
+    requestKeyAlgorithm: config.requestKeyAlgo,
+    ...(config.engineHashAlgo
+      ? {
+          engineHashing: { algorithm: config.engineHashAlgo, seed: config.engineHashSeed ?? config.hashSeed },
+        }
+      : {}),
+    logger,
+  });
+  const common = {
+    onBatch: (delivery: {
+      endpointKey: string;
+      modelName: string;
+      batch: Parameters<KvIndex['ingest']>[0]['batch'];
+    }) =>
+      index.ingest({
+        endpointKey: delivery.endpointKey,
+        modelName: delivery.modelName,
+        batch: delivery.batch,
+      }),
+    onRestart: (endpointKey: string, publisher: { dataParallelRank: number | null }) => {
+      void index.clearEndpoint(endpointKey, publisher.dataParallelRank);
+    },
+    onUncertain: (endpointKey: string) =>
+      logger.warn(
+        { endpoint: endpointKey },
+        'KV events were lost for good: scores for this endpoint may be stale until it restarts',
+      ),
+    logger,
+  };
+  const subscriber = config.zmqBind
+    ? await createKvEventSubscriber({
+        ...common,
+        mode: 'central',
+        bindEndpoint: config.zmqBind,
+        replayEndpoints: (endpointKey) => {
+          if (config.replayPort === undefined) return undefined;
+          const { address } = parseEndpointKey(endpointKey);
+          return `tcp://${address.includes(':') ? `[${address}]` : address}:${config.replayPort}`;
+        },
+      })
+    : await createKvEventSubscriber({ ...common, mode: 'per-pod' });
+  if (!config.zmqBind)
+    for (const endpoint of config.podEventEndpoints) await subscriber.addEndpoint(endpoint);
+
+  const endpointStreams = () =>
+    new Map<string, EndpointStreamState>(
+      subscriber
+        .stats()
+        .endpoints.map((endpoint) => [
+          endpoint.endpointKey,
+          {
+            lastSequence: endpoint.lastSequence === null ? null : Number(endpoint.lastSequence),
+            state: endpoint.state,
+            lastEventAt: endpoint.lastEventTime,
+          },
+        ]),
+    );
+  const service = await startKvIndexService({
+    index,
+    backend,
+    ...(tokenizer ? { tokenizer } : {}),
+    host: config.host,
+    httpPort: config.httpPort,
+    ...(config.grpcPort !== undefined ? { grpcPort: config.grpcPort } : {}),
+    subscriberCounters: () => {
+      const totals = subscriber.stats().totals;
+      return {
+        batches: totals.batches,
+        events: totals.events,
+        gaps: totals.gaps,
+        replays: totals.replays,
+        restarts: totals.restarts,
+        malformed: totals.malformed,
+      };
+    },
+    endpointStreams,
+    logger,
+  });
+  return {
+    index,
+    service,
+    subscriber,
+    zmqEndpoint: config.zmqBind ? subscriber.endpoint : undefined,
+    close: async () => {
+      await subscriber.close();
+      await service.close();
+      await backend.close();
+    },
+  };
+}
