@@ -6,7 +6,7 @@ import {
   sharedFixturesMissingMessage,
 } from '../testing/shared-fixtures.js';
 import { createBlockHasher } from './block-hasher.js';
-import { hashAlgorithms } from './hash-algorithm.js';
+import { hashAlgorithms, isEngineHashAlgorithm } from './hash-algorithm.js';
 
 const oneTo = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
 const hex = (bytes: unknown) => Buffer.from(bytes as Uint8Array).toString('hex');
@@ -188,6 +188,20 @@ describe('incremental chains', () => {
     }
     expect(chain.tokenCount).toBe(100);
     expect(chain.hashes).toEqual(whole);
+  });
+
+  it.each(hashAlgorithms)('%s: hashPacked equals hash, from the root and from a parent', (algorithm) => {
+    const options = algorithm === 'cbor-fnv' || algorithm === 'xxh64' ? { modelName: 'm' } : { seed: '7' };
+    const hasher = createBlockHasher({ algorithm, blockSize: 4, ...options });
+    const tokens = Array.from({ length: 70 }, (_, index) => (index * 104729) % 2 ** 32);
+    expect([...hasher.hashPacked(tokens)]).toEqual(hasher.hash(tokens));
+    // Continue after block 0: vLLM chains on the raw digest, llm-d on the 64-bit key.
+    const chain = hasher.startChain();
+    chain.append(tokens.slice(0, 4));
+    const parent = isEngineHashAlgorithm(algorithm) ? (chain.states[0] as Uint8Array) : (chain.hashes[0] as bigint);
+    const rest = tokens.slice(4);
+    expect([...hasher.hashPacked(rest, { parent })]).toEqual(hasher.hash(rest, { parent }));
+    expect(hasher.hash(rest, { parent })).toEqual(hasher.hash(tokens).slice(1));
   });
 
   it('extendTo reuses the shared prefix and rehashes only what differs', () => {

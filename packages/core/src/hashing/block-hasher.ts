@@ -9,6 +9,8 @@ import { type BlockHashChain, createHashChain } from './hash-chain.js';
 import { createRequestKeyStep } from './request-key-step.js';
 
 const maximumTokenId = 0xffffffff;
+/** `hashPacked` writes 32-bit halves low word first, which is the BigUint64Array layout on little-endian hosts. */
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export const blockHasherOptionsSchema = z
   .object({
@@ -52,8 +54,13 @@ export interface StartChainOptions {
 export interface BlockHasher {
   readonly algorithm: HashAlgorithm;
   readonly blockSize: number;
-  /** One value per full block of `tokens` (the partial tail is not hashed). */
-  hash(tokens: ArrayLike<number>): bigint[];
+  /**
+   * One value per full block of `tokens` (the partial tail is not hashed); with `parent`, the
+   * blocks continue that chain. Cheaper than a chain when the prefix will not be extended.
+   */
+  hash(tokens: ArrayLike<number>, options?: StartChainOptions): bigint[];
+  /** The same values packed in a `BigUint64Array`, computed without a bigint per block (lookups). */
+  hashPacked(tokens: ArrayLike<number>, options?: StartChainOptions): BigUint64Array;
   /** A new incremental chain (see {@link BlockHashChain}). */
   startChain(options?: StartChainOptions): BlockHashChain;
 }
@@ -155,8 +162,31 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
     algorithm,
     blockSize,
     startChain,
-    hash(tokens) {
-      return startChain().append(tokens);
+    hash(tokens, chainOptions = {}) {
+      assertTokenIds(tokens);
+      let state = chainOptions.parent === undefined ? root : parentFromCaller(chainOptions.parent);
+      const firstBlockIndex = chainOptions.parent === undefined ? 0 : (chainOptions.firstBlockIndex ?? 1);
+      const blockCount = Math.floor(tokens.length / blockSize);
+      const values = new Array<bigint>(blockCount);
+      for (let block = 0; block < blockCount; block++) {
+        state = step.next(state, tokens, block * blockSize, firstBlockIndex + block);
+        values[block] = step.value(state);
+      }
+      return values;
+    },
+    hashPacked(tokens, chainOptions = {}) {
+      if (!littleEndian) return BigUint64Array.from(this.hash(tokens, chainOptions));
+      assertTokenIds(tokens);
+      let state = chainOptions.parent === undefined ? root : parentFromCaller(chainOptions.parent);
+      const firstBlockIndex = chainOptions.parent === undefined ? 0 : (chainOptions.firstBlockIndex ?? 1);
+      const blockCount = Math.floor(tokens.length / blockSize);
+      const packed = new BigUint64Array(blockCount);
+      const words = new Uint32Array(packed.buffer);
+      for (let block = 0; block < blockCount; block++) {
+        state = step.next(state, tokens, block * blockSize, firstBlockIndex + block);
+        step.writeValue(state, words, block);
+      }
+      return packed;
     },
   };
 }

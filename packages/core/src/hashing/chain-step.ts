@@ -12,4 +12,6 @@ export interface ChainStep<State> {
    */
   next(parent: State, tokens: ArrayLike<number>, start: number, blockIndex: number): State;
   value(state: State): bigint;
+  /** Write the 64-bit value into `words` (little-endian 32-bit halves at 2·index) without a bigint. */
+  writeValue(state: State, words: Uint32Array, index: number): void;
 }

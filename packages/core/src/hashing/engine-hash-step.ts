@@ -54,6 +54,11 @@ export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint
       options.algorithm.endsWith('_cbor') ? encodeCanonicalCbor(options.seed) : encodePickle(options.seed),
     );
   const value = engineHashValue;
+  const writeValue = (digest: Uint8Array, words: Uint32Array, index: number) => {
+    const end = digest.length;
+    words[index * 2] = ((digest[end - 4] as number) << 24) | ((digest[end - 3] as number) << 16) | ((digest[end - 2] as number) << 8) | (digest[end - 1] as number);
+    words[index * 2 + 1] = ((digest[end - 8] as number) << 24) | ((digest[end - 7] as number) << 16) | ((digest[end - 6] as number) << 8) | (digest[end - 5] as number);
+  };
 
   if (options.algorithm === 'sha256_cbor' || options.algorithm === 'xxhash_cbor') {
     // The extras are constant per position class, so encode them once.
@@ -63,6 +68,7 @@ export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint
     return {
       initialState: noneHash,
       value,
+      writeValue,
       next(parent, tokens, start, blockIndex) {
         writer.reset();
         writer.writeArrayHeader(3);
@@ -79,6 +85,7 @@ export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint
   return {
     initialState: noneHash,
     value,
+    writeValue,
     next(parent, tokens, start, blockIndex) {
       const blockTokens: PickleValue[] = [];
       for (let index = start; index < start + options.blockSize; index++)

@@ -298,14 +298,15 @@ function readTokenIds(value: unknown, path: string, limits: DecodeLimits): numbe
   if (value.length > limits.maxTokensPerEvent) {
     fail(path, `${value.length} tokens exceed the limit of ${limits.maxTokensPerEvent}`);
   }
-  const tokenIds: number[] = new Array(value.length);
-  for (let index = 0; index < value.length; index += 1) {
+  // The common case: every id is a uint32 number (msgpack fixint/uint16/uint32). msgpackr gave us
+  // a fresh array, so it can be returned as is; only bigint-widened ids need a converted copy.
+  let index = 0;
+  while (index < value.length && (value[index] as number) >>> 0 === value[index]) index += 1;
+  if (index === value.length) return value as number[];
+  const tokenIds = (value as unknown[]).slice() as number[];
+  for (; index < value.length; index += 1) {
     const token = value[index];
-    // The common case first: msgpack fixints and uint16/uint32 decode to plain numbers.
-    tokenIds[index] =
-      typeof token === 'number' && Number.isInteger(token) && token >= 0
-        ? token
-        : readInteger(token, `${path}[${index}]`, 0);
+    tokenIds[index] = typeof token === 'number' && token >>> 0 === token ? token : readInteger(token, `${path}[${index}]`, 0);
   }
   return tokenIds;
 }

@@ -33,7 +33,7 @@ export interface InMemoryKvIndexBackendOptions {
 }
 
 /** Little-endian 32-bit halves of each key, without allocating a bigint per read. */
-function toUint32Pairs(keys: ReadonlyArray<bigint>): Uint32Array {
+function toUint32Pairs(keys: ReadonlyArray<bigint> | BigUint64Array): Uint32Array {
   const packed =
     keys instanceof BigUint64Array ? keys : BigUint64Array.from(keys, (key) => BigInt.asUintN(64, key));
   return new Uint32Array(packed.buffer, packed.byteOffset, packed.length * 2);
@@ -117,7 +117,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       const high = requestKeys[index * 2 + 1] as number;
       const low = requestKeys[index * 2] as number;
       const slot = this.requests.insert(high, low);
-      this.updateEntry(slot, record, (mask) => mask | bit);
+      this.updateEntry(slot, record, bit, 0);
       if (engineKeys && index * 2 + 1 < engineKeys.length) {
         const engineSlot = this.engines.insert(
           ((engineKeys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
@@ -153,7 +153,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
         (keyHigh[engineSlot] as number) >>> 0,
         (keyLow[engineSlot] as number) >>> 0,
       );
-      if (requestSlot >= 0) this.updateEntry(requestSlot, record, (mask) => mask & ~bit);
+      if (requestSlot >= 0) this.updateEntry(requestSlot, record, 0, bit);
       const remaining = (owner[engineSlot] as number) & 15 & ~bit;
       if (remaining === 0) this.engines.deleteSlot(engineSlot);
       else owner[engineSlot] = record.id * 16 + remaining;
@@ -186,85 +186,98 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     this.holders.retireEndpoint(endpointKey, dataParallelRank);
   }
 
-  async score(requestKeys: ReadonlyArray<bigint>, options: ScoreOptions = {}): Promise<PrefixScores> {
+  async score(requestKeys: ReadonlyArray<bigint> | BigUint64Array, options: ScoreOptions = {}): Promise<PrefixScores> {
     return this.scoreNow(requestKeys, options);
   }
 
+  /** Per-holder scratch for the walk: block × 16 + tier mask of the last block that listed the holder. */
+  private marks = new Int32Array(1024);
+  private walkIds = new Int32Array(1024);
+  private walkScores = new Float64Array(1024);
+
   /**
-   * The fused walk: block 0 seeds the active holders, each later block keeps those still present,
-   * and the walk stops at the first block no active holder has. Allocation is per active holder,
-   * not per block.
+   * The fused walk: block 0 seeds the active holders, each later block keeps those it lists, and
+   * the walk stops at the first block no active holder has. Per block the cost is the block's own
+   * entry count (holders are marked, then the active list is compacted in place); no allocation.
    */
-  scoreNow(requestKeys: ReadonlyArray<bigint>, options: ScoreOptions = {}): PrefixScores {
+  scoreNow(requestKeys: ReadonlyArray<bigint> | BigUint64Array, options: ScoreOptions = {}): PrefixScores {
     this.expireSpeculative();
     const weights = { ...defaultTierWeights, ...options.tierWeights };
-    const bitWeights = [0, 1, 2, 3].map((index) =>
-      index === 3 ? (weights.gpu ?? 1) : (weights[this.tierNames[index] ?? ''] ?? 1),
-    );
+    const bitWeights = [0, 1, 2, 3].map((index) => (index === 3 ? (weights.gpu ?? 1) : (weights[this.tierNames[index] ?? ''] ?? 1)));
+    // Weight of every 4-bit tier mask: the best tier the holder has the block in.
+    const maskWeights = new Float64Array(16);
+    for (let mask = 1; mask < 16; mask++) {
+      for (let bit = 0; bit < tierBitCount; bit++) if (mask & (1 << bit)) maskWeights[mask] = Math.max(maskWeights[mask] as number, bitWeights[bit] as number);
+    }
     const allowed = options.candidates ? this.holders.liveIdsOf(options.candidates) : null;
     const keys = toUint32Pairs(requestKeys);
-    const [references] = this.requests.columns as [Int32Array];
-    let activeIds: number[] = [];
-    let activeScores: number[] = [];
-    const weightOf = (mask: number) => {
-      let best = 0;
-      for (let bit = 0; bit < tierBitCount; bit++)
-        if (mask & (1 << bit) && (bitWeights[bit] as number) > best) best = bitWeights[bit] as number;
-      return best;
-    };
+    const references = this.requests.columns[0] as Int32Array;
     const blockCount = requestKeys.length;
-    for (let block = 0; block < blockCount; block++) {
+    const scores = new Map<string, number>();
+    const settle = (holderId: number, score: number) => {
+      const endpointKey = (this.holders.get(holderId) as HolderRecord).holder.endpointKey;
+      if (score > (scores.get(endpointKey) ?? 0)) scores.set(endpointKey, score);
+    };
+
+    const firstSlot = blockCount > 0 ? this.requests.find(keys[1] as number, keys[0] as number) : -1;
+    if (firstSlot < 0) return { totalBlocks: blockCount, scores };
+    const firstReference = references[firstSlot] as number;
+    const firstCodes = firstReference > 0 ? [firstReference] : (this.lists[-firstReference - 1] ?? []);
+    if (this.walkIds.length < firstCodes.length) {
+      this.walkIds = new Int32Array(firstCodes.length * 2);
+      this.walkScores = new Float64Array(firstCodes.length * 2);
+    }
+    const activeIds = this.walkIds;
+    const activeScores = this.walkScores;
+    let activeCount = 0;
+    let highestId = 0;
+    for (const code of firstCodes) {
+      const holderId = code >> 4;
+      if (!this.holders.isAlive(holderId) || (allowed && !allowed.has(holderId))) continue;
+      activeIds[activeCount] = holderId;
+      activeScores[activeCount] = maskWeights[code & 15] as number;
+      activeCount++;
+      if (holderId > highestId) highestId = holderId;
+    }
+    if (this.marks.length <= highestId) this.marks = new Int32Array((highestId + 1) * 2);
+    const marks = this.marks;
+    // Marks left by an earlier walk may carry the same block numbers: reset the active holders'.
+    for (let index = 0; index < activeCount; index++) marks[activeIds[index] as number] = -1;
+    // Block numbers are packed with the mask in an int32 (block × 16 + mask).
+    const walkableBlocks = Math.min(blockCount, 2 ** 27);
+
+    for (let block = 1; block < walkableBlocks && activeCount > 0; block++) {
       const slot = this.requests.find(keys[block * 2 + 1] as number, keys[block * 2] as number);
       if (slot < 0) break;
       const reference = references[slot] as number;
-      const codes = reference > 0 ? [reference] : (this.lists[-reference - 1] ?? []);
-      if (block === 0) {
-        for (const code of codes) {
-          const holderId = code >> 4;
-          if (!this.holders.isAlive(holderId) || (allowed && !allowed.has(holderId))) continue;
-          activeIds.push(holderId);
-          activeScores.push(weightOf(code & 15));
-        }
+      const blockMark = block * 16;
+      if (reference > 0) {
+        const holderId = reference >> 4;
+        if (holderId < marks.length) marks[holderId] = blockMark | (reference & 15);
       } else {
-        const nextIds: number[] = [];
-        const nextScores: number[] = [];
-        for (let index = 0; index < activeIds.length; index++) {
-          const holderId = activeIds[index] as number;
-          for (const code of codes) {
-            if (code >> 4 === holderId) {
-              nextIds.push(holderId);
-              nextScores.push((activeScores[index] as number) + weightOf(code & 15));
-              break;
-            }
-          }
+        const codes = this.lists[-reference - 1] as number[];
+        for (let index = 0; index < codes.length; index++) {
+          const code = codes[index] as number;
+          const holderId = code >> 4;
+          if (holderId < marks.length) marks[holderId] = blockMark | (code & 15);
         }
-        // Holders that dropped out keep their score; record it before forgetting them.
-        if (nextIds.length !== activeIds.length) this.settle(activeIds, activeScores, nextIds);
-        activeIds = nextIds;
-        activeScores = nextScores;
       }
-      if (activeIds.length === 0) break;
+      let kept = 0;
+      for (let index = 0; index < activeCount; index++) {
+        const holderId = activeIds[index] as number;
+        const mark = marks[holderId] as number;
+        if (mark >> 4 === block) {
+          activeIds[kept] = holderId;
+          activeScores[kept] = (activeScores[index] as number) + (maskWeights[mark & 15] as number);
+          kept++;
+        } else {
+          settle(holderId, activeScores[index] as number);
+        }
+      }
+      activeCount = kept;
     }
-    this.settle(activeIds, activeScores, []);
-    return { totalBlocks: blockCount, scores: this.takeSettled() };
-  }
-
-  private settledScores = new Map<string, number>();
-
-  private settle(ids: number[], scores: number[], survivors: number[]): void {
-    for (let index = 0; index < ids.length; index++) {
-      const holderId = ids[index] as number;
-      if (survivors.includes(holderId)) continue;
-      const endpointKey = (this.holders.get(holderId) as HolderRecord).holder.endpointKey;
-      const score = scores[index] as number;
-      if (score > (this.settledScores.get(endpointKey) ?? 0)) this.settledScores.set(endpointKey, score);
-    }
-  }
-
-  private takeSettled(): Map<string, number> {
-    const scores = this.settledScores;
-    this.settledScores = new Map();
-    return scores;
+    for (let index = 0; index < activeCount; index++) settle(activeIds[index] as number, activeScores[index] as number);
+    return { totalBlocks: blockCount, scores };
   }
 
   async endpointStats(): Promise<EndpointIndexStats[]> {
@@ -303,19 +316,32 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       if (!record.alive) continue;
       for (let index = 0; index * 2 + 1 < batch.keys.length; index++) {
         const slot = this.requests.find(batch.keys[index * 2 + 1] as number, batch.keys[index * 2] as number);
-        if (slot >= 0) this.updateEntry(slot, record, (mask) => mask & ~speculativeBit);
+        if (slot >= 0) this.updateEntry(slot, record, 0, speculativeBit);
       }
     }
   }
 
   /**
-   * Change one holder's tier mask in a request slot (deleting the entry, or the slot, when nothing
-   * is left), pruning entries of retired holders met on the way.
+   * Set and clear tier bits of one holder in a request slot (deleting the entry, or the slot, when
+   * nothing is left), pruning entries of retired holders met on the way. The single-holder case,
+   * by far the most common, allocates nothing.
    */
-  private updateEntry(slot: number, record: HolderRecord, change: (mask: number) => number): void {
+  private updateEntry(slot: number, record: HolderRecord, setBits: number, clearBits: number): void {
     const references = this.requests.columns[0] as Int32Array;
     const reference = references[slot] as number;
-    const codes = reference > 0 ? [reference] : reference < 0 ? [...(this.lists[-reference - 1] ?? [])] : [];
+    if (reference >= 0) {
+      const holderId = reference >> 4;
+      const mine = reference > 0 && holderId === record.id;
+      if (reference === 0 || mine || !this.holders.isAlive(holderId)) {
+        const oldMask = mine ? reference & 15 : 0;
+        const newMask = (oldMask | setBits) & ~clearBits & 15;
+        this.countTiers(record, oldMask, newMask);
+        if (newMask === 0) this.requests.deleteSlot(slot);
+        else references[slot] = record.id * 16 + newMask;
+        return;
+      }
+    }
+    const codes = reference > 0 ? [reference] : [...(this.lists[-reference - 1] ?? [])];
     const kept: number[] = [];
     let oldMask = 0;
     for (const code of codes) {
@@ -323,14 +349,18 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       if (holderId === record.id) oldMask = code & 15;
       else if (this.holders.isAlive(holderId)) kept.push(code);
     }
-    const newMask = change(oldMask) & 15;
-    for (let bit = 0; bit < tierBitCount; bit++) {
-      const before = (oldMask >> bit) & 1;
-      const after = (newMask >> bit) & 1;
-      if (before !== after) (record.blocksByTier[bit] as number) += after - before;
-    }
+    const newMask = (oldMask | setBits) & ~clearBits & 15;
+    this.countTiers(record, oldMask, newMask);
     if (newMask !== 0) kept.push(record.id * 16 + newMask);
     this.writeEntries(slot, reference, kept);
+  }
+
+  private countTiers(record: HolderRecord, oldMask: number, newMask: number): void {
+    if (oldMask === newMask) return;
+    for (let bit = 0; bit < tierBitCount; bit++) {
+      const change = ((newMask >> bit) & 1) - ((oldMask >> bit) & 1);
+      if (change !== 0) (record.blocksByTier[bit] as number) += change;
+    }
   }
 
   private writeEntries(slot: number, reference: number, codes: number[]): void {

@@ -65,8 +65,11 @@ export interface KvIndexBackend {
    * with a rank, only that rank. Must not be proportional to the index size.
    */
   clearEndpoint(endpointKey: string, dataParallelRank?: number | null): Promise<void>;
-  /** Longest consecutive prefix of `requestKeys` per endpoint, tier-weighted (see {@link PrefixScores}). */
-  score(requestKeys: ReadonlyArray<bigint>, options?: ScoreOptions): Promise<PrefixScores>;
+  /**
+   * Longest consecutive prefix of `requestKeys` per endpoint, tier-weighted (see {@link PrefixScores}).
+   * A `BigUint64Array` (what `BlockHasher.hashPacked` returns) avoids a bigint per block.
+   */
+  score(requestKeys: ReadonlyArray<bigint> | BigUint64Array, options?: ScoreOptions): Promise<PrefixScores>;
   endpointStats(): Promise<EndpointIndexStats[]>;
   close(): Promise<void>;
 }

@@ -207,7 +207,7 @@ export class KvIndex {
     options: Pick<ScoreOptions, 'candidates'> = {},
   ): Promise<ScoreTokensResult> {
     await this.expireStoreOnly();
-    const requestKeys = this.requestHasher(modelName).hash(tokens);
+    const requestKeys = this.requestHasher(modelName).hashPacked(tokens);
     const result = await this.backend.score(requestKeys, {
       ...options,
       tierWeights: this.options.tierWeights,
@@ -304,9 +304,8 @@ export class KvIndex {
     }
 
     const hasher = this.requestHasher(modelName);
-    const chain =
-      parentRequestKey === rootParent ? hasher.startChain() : hasher.startChain({ parent: parentRequestKey });
-    const requestKeys = chain.append(event.tokenIds);
+    const requestKeys =
+      parentRequestKey === rootParent ? hasher.hash(event.tokenIds) : hasher.hash(event.tokenIds, { parent: parentRequestKey });
     // Align engine keys with request keys. An engine block covering `ratio` index blocks maps to the
     // last of them (written last): the right parent for continuations. Its removal then drops only
     // that index block, which ends every prefix walk there (an overestimate of at most ratio − 1).
