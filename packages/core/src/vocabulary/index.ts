@@ -31,6 +31,7 @@ export {
   chatCompletionRequestSchema,
   chatContentPartSchema,
   chatMessageSchema,
+  chatMessageText,
   chatToolCallSchema,
   chatToolSchema,
   completionPromptSchema,

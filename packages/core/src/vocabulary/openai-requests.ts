@@ -102,3 +102,10 @@ export const chatCompletionRequestSchema = z
   })
   .loose();
 export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>;
+
+/** The text of a chat message: its string content, or its text parts joined (other parts carry no text). */
+export function chatMessageText(message: Pick<ChatMessage, 'content'>): string {
+  if (typeof message.content === 'string') return message.content;
+  if (!Array.isArray(message.content)) return '';
+  return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+}

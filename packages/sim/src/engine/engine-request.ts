@@ -15,6 +15,12 @@ export interface EngineRequestInput {
   /** P/D: `prefill` runs prefill only and keeps the blocks; `decode` receives the KV instead of computing it. */
   disaggregationRole: 'prefill' | 'decode' | null;
   kvTransferParams: KvTransferParams | null;
+  /**
+   * When the request reached the server (engine clock, ms). The simulator's own HTTP and
+   * tokenization work happens between arrival and submission; anchoring at arrival keeps that
+   * overhead out of the modelled TTFT. Defaults to the submission time.
+   */
+  arrivedAt?: number;
 }
 
 export interface EngineRequestTimings {

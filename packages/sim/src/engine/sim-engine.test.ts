@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { KvEvent } from '@llmd/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineRequestInput, EngineRequestResult } from './engine-request.js';
@@ -157,6 +158,18 @@ describe('SimEngine', () => {
     expect(engine.waitingCount + engine.runningCount).toBe(3);
     await Promise.all(runs);
     expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('anchors a request admitted on its first pass at its arrival, and a queued one at admission', async () => {
+    const { engine } = createEngine({ maximumNumberOfSequences: 1 });
+    const arrivedAt = performance.now() - 20; // 20 ms of simulated HTTP overhead before submission
+    const first = run(engine, request(range(1, 8), [1, 2], { arrivedAt }));
+    const second = run(engine, request(range(100, 8), [1]));
+    const [firstResult, secondResult] = await Promise.all([first, second]);
+    expect(firstResult.result.timings.queueMilliseconds).toBe(0);
+    // The overhead is part of the TTFT the client sees (time scale 100 turns 20 real ms into 2000).
+    expect(firstResult.result.timings.timeToFirstTokenMilliseconds).toBeGreaterThanOrEqual(2000);
+    expect(secondResult.result.timings.queueMilliseconds).toBeGreaterThan(0);
   });
 
   it('makes a request wait when the pool has no blocks for it', async () => {

@@ -55,6 +55,8 @@ interface RunningRequest {
   cachedTokens: number;
   tokensEmitted: number;
   submittedAt: number;
+  /** Set once an admission pass passed the request over (capacity, blocks or adapter slots). */
+  queuedForCapacity: boolean;
   scheduledAt: number;
   firstTokenAt: number;
   /** Ideal deadline of the next event: tokens are scheduled from the ideal, not the actual, time. */
@@ -156,7 +158,8 @@ export class SimEngine {
       committedBlocks: 0,
       cachedTokens: 0,
       tokensEmitted: 0,
-      submittedAt: this.now(),
+      submittedAt: Math.min(this.now(), input.arrivedAt ?? Number.POSITIVE_INFINITY),
+      queuedForCapacity: false,
       scheduledAt: 0,
       firstTokenAt: 0,
       nextDeadline: 0,
@@ -293,15 +296,18 @@ export class SimEngine {
       this.running.add(request);
       if (request.loraKey) runningLoras.add(request.loraKey);
       request.phase = 'prefilling';
-      request.scheduledAt = now;
+      // A request admitted on its first pass starts at arrival: the gap is simulator overhead, not
+      // queueing. One that waited for capacity starts now, as vLLM's scheduler would.
+      request.scheduledAt = request.queuedForCapacity ? now : request.submittedAt;
       const prefillModelMilliseconds =
         request.input.disaggregationRole === 'decode'
           ? this.latency.kvTransferMilliseconds(promptLength - request.cachedTokens)
           : this.latency.prefillMilliseconds(promptLength, request.cachedTokens, this.running.size);
-      request.nextDeadline = now + this.realMilliseconds(prefillModelMilliseconds);
+      request.nextDeadline = request.scheduledAt + this.realMilliseconds(prefillModelMilliseconds);
       this.deadlines.push(request.nextDeadline, request);
       request.observer.onScheduled?.({ cachedTokens: request.cachedTokens });
     }
+    for (const request of this.waiting) request.queuedForCapacity = true;
   }
 
   private completePrefill(request: RunningRequest): void {

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
   type ChatCompletionRequest,
-  type ChatMessage,
   type CompletionRequest,
   chatCompletionRequestSchema,
+  chatMessageText,
   completionRequestSchema,
   type KvTransferParams,
   LlmdError,
@@ -34,15 +34,6 @@ const injectedFailures: Record<FailureType, (model: string, maxModelLength: numb
   model_not_found: (model) => new HttpError(404, `The model \`${model}\` does not exist.`),
 };
 
-function messageText(message: ChatMessage): string {
-  if (typeof message.content === 'string') return message.content;
-  if (Array.isArray(message.content)) {
-    return message.content
-      .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
-      .join('');
-  }
-  return '';
-}
 
 /** Resolve the request's `model` to the base model or one of the loaded adapters (404 otherwise). */
 function resolveModel(context: SimPodContext, model: string): string | null {
@@ -133,6 +124,7 @@ export async function handleGeneration(
   response: ServerResponse,
   context: SimPodContext,
 ): Promise<void> {
+  const arrivedAt = performance.now();
   const raw = await readJsonBody(request, context.config.maxRequestBodySizeMb * 1024 * 1024);
   const parsed = (kind === 'chat' ? chatCompletionRequestSchema : completionRequestSchema).safeParse(raw);
   if (!parsed.success) throw new HttpError(400, validationMessage(parsed.error.issues), 'BadRequestError');
@@ -169,10 +161,10 @@ export async function handleGeneration(
     body.stop === undefined || body.stop === null ? [] : Array.isArray(body.stop) ? body.stop : [body.stop];
   const echoText =
     kind === 'chat'
-      ? messageText(
+      ? chatMessageText(
           [...(body as ChatCompletionRequest).messages]
             .reverse()
-            .find((message) => message.role === 'user') ?? { role: 'user', content: '' },
+            .find((message) => message.role === 'user') ?? { content: '' },
         )
       : prompt.text;
   const plan = planGeneration(context.tokenizer, context.random, {
@@ -223,6 +215,7 @@ export async function handleGeneration(
           cacheSalt: body.cache_salt ?? null,
           disaggregationRole: role,
           kvTransferParams: transfer,
+          arrivedAt,
         },
         {
           onScheduled: ({ cachedTokens }) =>

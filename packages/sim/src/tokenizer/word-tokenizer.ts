@@ -1,4 +1,4 @@
-import type { ChatMessage, Tokenizer } from '@llmd/core';
+import { type ChatMessage, chatMessageText, type Tokenizer } from '@llmd/core';
 
 /** Special markers, words (with their leading space), numbers digit by digit, punctuation runs, whitespace runs. */
 const piecePattern = /<\|[a-z_]+\|>| ?\p{L}+| ?\p{N}|\s+(?!\S)|\s+| ?[^\s\p{L}\p{N}]+/gu;
@@ -14,15 +14,6 @@ function fnv1a32(text: string): number {
   return hash;
 }
 
-function messageText(message: ChatMessage): string {
-  if (typeof message.content === 'string') return message.content;
-  if (Array.isArray(message.content)) {
-    return message.content
-      .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
-      .join('');
-  }
-  return '';
-}
 
 /**
  * The simulator's tokenizer when no real one is configured. Deterministic across processes: a piece
@@ -57,7 +48,7 @@ export class WordTokenizer implements Tokenizer {
   ): string {
     let text = '';
     for (const message of messages)
-      text += `<|im_start|>${message.role}\n${messageText(message)}<|im_end|>\n`;
+      text += `<|im_start|>${message.role}\n${chatMessageText(message)}<|im_end|>\n`;
     if (options.addGenerationPrompt ?? true) text += '<|im_start|>assistant\n';
     return text;
   }
