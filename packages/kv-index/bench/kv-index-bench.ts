@@ -54,7 +54,11 @@ console.log(`kv-index benchmarks, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${p
       encodeKvEventBatch({ timestamp: Date.now() / 1000, events, dataParallelRank: 0 }, { format: 'array' }),
     );
   }
-  for (const [requestKeyAlgorithm, initialCapacity] of [['cbor-fnv', 4096], ['cbor-fnv', 1 << 20], ['xxh64', 1 << 20]] as const) {
+  for (const [requestKeyAlgorithm, initialCapacity] of [
+    ['cbor-fnv', 4096],
+    ['cbor-fnv', 1 << 20],
+    ['xxh64', 1 << 20],
+  ] as const) {
     const ingestAll = async (index: KvIndex) => {
       for (let position = 0; position < payloads.length; position++) {
         const { batch } = decodeKvEventBatch(payloads[position] as Uint8Array);
@@ -64,11 +68,17 @@ console.log(`kv-index benchmarks, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${p
     // Warm-up pass on a throw-away index, so the measured pass runs JIT-compiled code.
     await ingestAll(new KvIndex({ backend: new InMemoryKvIndexBackend(), blockSize, requestKeyAlgorithm }));
     // A long-running index has grown its tables already; `initialCapacity` sizes them up front.
-    const index = new KvIndex({ backend: new InMemoryKvIndexBackend({ initialCapacity }), blockSize, requestKeyAlgorithm });
+    const index = new KvIndex({
+      backend: new InMemoryKvIndexBackend({ initialCapacity }),
+      blockSize,
+      requestKeyAlgorithm,
+    });
     const started = performance.now();
     await ingestAll(index);
     const seconds = (performance.now() - started) / 1000;
-    console.log(`ingestion (${requestKeyAlgorithm} request keys, tables initially sized for ${initialCapacity.toLocaleString('en')} blocks): ${hashCount.toLocaleString('en')} BlockStored hashes decoded and indexed in ${seconds.toFixed(3)} s = ${Math.round(hashCount / seconds).toLocaleString('en')} hashes/s (target >= 1,000,000/s)`);
+    console.log(
+      `ingestion (${requestKeyAlgorithm} request keys, tables initially sized for ${initialCapacity.toLocaleString('en')} blocks): ${hashCount.toLocaleString('en')} BlockStored hashes decoded and indexed in ${seconds.toFixed(3)} s = ${Math.round(hashCount / seconds).toLocaleString('en')} hashes/s (target >= 1,000,000/s)`,
+    );
   }
 }
 
@@ -81,10 +91,16 @@ for (const scenario of ['typical', 'adversarial'] as const) {
   for (let endpoint = 0; endpoint < 100; endpoint++) {
     // typical: 3 endpoints hold the whole prompt, the others unrelated blocks.
     // adversarial: every endpoint holds a different-length prefix, so candidates stay active deep into the walk.
-    const held = scenario === 'typical' ? (endpoint < 3 ? requestKeys.length : 0) : Math.floor((requestKeys.length * (endpoint + 1)) / 100);
+    const held =
+      scenario === 'typical'
+        ? endpoint < 3
+          ? requestKeys.length
+          : 0
+        : Math.floor((requestKeys.length * (endpoint + 1)) / 100);
     const holder = { endpointKey: `10.0.${endpoint}.1:8000`, dataParallelRank: 0, groupIdx: 0 };
     const heldKeys = Array.from(requestKeys.subarray(0, held));
-    if (held > 0) await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: heldKeys, engineKeys: heldKeys });
+    if (held > 0)
+      await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: heldKeys, engineKeys: heldKeys });
     const other = index.requestHasher(model).hash(pseudoRandomTokens(16 * 500, endpoint + 1000));
     await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: other, engineKeys: other });
   }
@@ -101,7 +117,9 @@ for (const scenario of ['typical', 'adversarial'] as const) {
     endToEnd.push(performance.now() - started);
   }
   const scored = backend.scoreNow(requestKeys).scores.size;
-  console.log(`lookup (${scenario}: ${scenario === 'typical' ? '3 of 100 endpoints hold the prompt' : 'all 100 endpoints hold staggered prefixes'}): 100,000-token prompt (${requestKeys.length} blocks), warm index: walk p50 ${percentile(walk, 0.5).toFixed(3)} ms, p99 ${percentile(walk, 0.99).toFixed(3)} ms (target p50 <= 1 ms); with request keys computed from the tokens (cbor-fnv) p50 ${percentile(endToEnd, 0.5).toFixed(2)} ms; ${scored} endpoints scored`);
+  console.log(
+    `lookup (${scenario}: ${scenario === 'typical' ? '3 of 100 endpoints hold the prompt' : 'all 100 endpoints hold staggered prefixes'}): 100,000-token prompt (${requestKeys.length} blocks), warm index: walk p50 ${percentile(walk, 0.5).toFixed(3)} ms, p99 ${percentile(walk, 0.99).toFixed(3)} ms (target p50 <= 1 ms); with request keys computed from the tokens (cbor-fnv) p50 ${percentile(endToEnd, 0.5).toFixed(2)} ms; ${scored} endpoints scored`,
+  );
 }
 
 // 3. Memory per indexed block.

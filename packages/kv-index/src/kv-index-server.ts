@@ -181,16 +181,14 @@ export async function startKvIndexServer(
 
   const endpointStreams = () =>
     new Map<string, EndpointStreamState>(
-      subscriber
-        .stats()
-        .endpoints.map((endpoint) => [
-          endpoint.endpointKey,
-          {
-            lastSequence: endpoint.lastSequence === null ? null : Number(endpoint.lastSequence),
-            state: endpoint.state,
-            lastEventAt: endpoint.lastEventTime,
-          },
-        ]),
+      subscriber.stats().endpoints.map((endpoint) => [
+        endpoint.endpointKey,
+        {
+          lastSequence: endpoint.lastSequence === null ? null : Number(endpoint.lastSequence),
+          state: endpoint.state,
+          lastEventAt: endpoint.lastEventTime,
+        },
+      ]),
     );
   const service = await startKvIndexService({
     index,

@@ -39,6 +39,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of JSON and gRPC responses
   return { status: response.status, text, json: () => JSON.parse(text) as Record<string, any> };
 }
 

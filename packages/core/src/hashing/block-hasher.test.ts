@@ -198,7 +198,9 @@ describe('incremental chains', () => {
     // Continue after block 0: vLLM chains on the raw digest, llm-d on the 64-bit key.
     const chain = hasher.startChain();
     chain.append(tokens.slice(0, 4));
-    const parent = isEngineHashAlgorithm(algorithm) ? (chain.states[0] as Uint8Array) : (chain.hashes[0] as bigint);
+    const parent = isEngineHashAlgorithm(algorithm)
+      ? (chain.states[0] as Uint8Array)
+      : (chain.hashes[0] as bigint);
     const rest = tokens.slice(4);
     expect([...hasher.hashPacked(rest, { parent })]).toEqual(hasher.hash(rest, { parent }));
     expect(hasher.hash(rest, { parent })).toEqual(hasher.hash(tokens).slice(1));

@@ -56,8 +56,16 @@ export function createEngineHashStep(options: EngineHashOptions): ChainStep<Uint
   const value = engineHashValue;
   const writeValue = (digest: Uint8Array, words: Uint32Array, index: number) => {
     const end = digest.length;
-    words[index * 2] = ((digest[end - 4] as number) << 24) | ((digest[end - 3] as number) << 16) | ((digest[end - 2] as number) << 8) | (digest[end - 1] as number);
-    words[index * 2 + 1] = ((digest[end - 8] as number) << 24) | ((digest[end - 7] as number) << 16) | ((digest[end - 6] as number) << 8) | (digest[end - 5] as number);
+    words[index * 2] =
+      ((digest[end - 4] as number) << 24) |
+      ((digest[end - 3] as number) << 16) |
+      ((digest[end - 2] as number) << 8) |
+      (digest[end - 1] as number);
+    words[index * 2 + 1] =
+      ((digest[end - 8] as number) << 24) |
+      ((digest[end - 7] as number) << 16) |
+      ((digest[end - 6] as number) << 8) |
+      (digest[end - 5] as number);
   };
 
   if (options.algorithm === 'sha256_cbor' || options.algorithm === 'xxhash_cbor') {

@@ -77,14 +77,15 @@ function createCborFnvStep(options: RequestKeyOptions): ChainStep<Uint64Parts> {
       }
       length = writeHead(bytes, length, 0x80, options.blockSize);
       const end = start + options.blockSize;
-      for (let index = start; index < end; index++) length = writeHead(bytes, length, 0, tokens[index] as number);
+      for (let index = start; index < end; index++)
+        length = writeHead(bytes, length, 0, tokens[index] as number);
       bytes[length++] = 0xf6; // null extra
       // FNV-1a over four 16-bit limbs: the prime is 2^40 + 0x1b3, so each step is limb × 0x1b3 plus
       // the state shifted by 40 bits; every intermediate stays a small integer (fast in V8).
-      let limb0 = 0x2325;
-      let limb1 = 0x8422;
-      let limb2 = 0x9ce4;
-      let limb3 = 0xcbf2;
+      let limb0 = fnv64aOffsetBasis.low & 0xffff;
+      let limb1 = fnv64aOffsetBasis.low >>> 16;
+      let limb2 = fnv64aOffsetBasis.high & 0xffff;
+      let limb3 = fnv64aOffsetBasis.high >>> 16;
       for (let index = 0; index < length; index++) {
         limb0 ^= bytes[index] as number;
         const product0 = limb0 * 0x1b3;

@@ -107,5 +107,7 @@ export type ChatCompletionRequest = z.output<typeof chatCompletionRequestSchema>
 export function chatMessageText(message: Pick<ChatMessage, 'content'>): string {
   if (typeof message.content === 'string') return message.content;
   if (!Array.isArray(message.content)) return '';
-  return message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('');
+  return message.content
+    .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
+    .join('');
 }

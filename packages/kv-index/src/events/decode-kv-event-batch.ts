@@ -306,7 +306,8 @@ function readTokenIds(value: unknown, path: string, limits: DecodeLimits): numbe
   const tokenIds = (value as unknown[]).slice() as number[];
   for (; index < value.length; index += 1) {
     const token = value[index];
-    tokenIds[index] = typeof token === 'number' && token >>> 0 === token ? token : readInteger(token, `${path}[${index}]`, 0);
+    tokenIds[index] =
+      typeof token === 'number' && token >>> 0 === token ? token : readInteger(token, `${path}[${index}]`, 0);
   }
   return tokenIds;
 }

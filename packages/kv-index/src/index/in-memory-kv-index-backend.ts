@@ -186,7 +186,10 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     this.holders.retireEndpoint(endpointKey, dataParallelRank);
   }
 
-  async score(requestKeys: ReadonlyArray<bigint> | BigUint64Array, options: ScoreOptions = {}): Promise<PrefixScores> {
+  async score(
+    requestKeys: ReadonlyArray<bigint> | BigUint64Array,
+    options: ScoreOptions = {},
+  ): Promise<PrefixScores> {
     return this.scoreNow(requestKeys, options);
   }
 
@@ -203,11 +206,15 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   scoreNow(requestKeys: ReadonlyArray<bigint> | BigUint64Array, options: ScoreOptions = {}): PrefixScores {
     this.expireSpeculative();
     const weights = { ...defaultTierWeights, ...options.tierWeights };
-    const bitWeights = [0, 1, 2, 3].map((index) => (index === 3 ? (weights.gpu ?? 1) : (weights[this.tierNames[index] ?? ''] ?? 1)));
+    const bitWeights = [0, 1, 2, 3].map((index) =>
+      index === 3 ? (weights.gpu ?? 1) : (weights[this.tierNames[index] ?? ''] ?? 1),
+    );
     // Weight of every 4-bit tier mask: the best tier the holder has the block in.
     const maskWeights = new Float64Array(16);
     for (let mask = 1; mask < 16; mask++) {
-      for (let bit = 0; bit < tierBitCount; bit++) if (mask & (1 << bit)) maskWeights[mask] = Math.max(maskWeights[mask] as number, bitWeights[bit] as number);
+      for (let bit = 0; bit < tierBitCount; bit++)
+        if (mask & (1 << bit))
+          maskWeights[mask] = Math.max(maskWeights[mask] as number, bitWeights[bit] as number);
     }
     const allowed = options.candidates ? this.holders.liveIdsOf(options.candidates) : null;
     const keys = toUint32Pairs(requestKeys);
@@ -276,7 +283,8 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       }
       activeCount = kept;
     }
-    for (let index = 0; index < activeCount; index++) settle(activeIds[index] as number, activeScores[index] as number);
+    for (let index = 0; index < activeCount; index++)
+      settle(activeIds[index] as number, activeScores[index] as number);
     return { totalBlocks: blockCount, scores };
   }
 

@@ -305,7 +305,9 @@ export class KvIndex {
 
     const hasher = this.requestHasher(modelName);
     const requestKeys =
-      parentRequestKey === rootParent ? hasher.hash(event.tokenIds) : hasher.hash(event.tokenIds, { parent: parentRequestKey });
+      parentRequestKey === rootParent
+        ? hasher.hash(event.tokenIds)
+        : hasher.hash(event.tokenIds, { parent: parentRequestKey });
     // Align engine keys with request keys. An engine block covering `ratio` index blocks maps to the
     // last of them (written last): the right parent for continuations. Its removal then drops only
     // that index block, which ends every prefix walk there (an overestimate of at most ratio − 1).

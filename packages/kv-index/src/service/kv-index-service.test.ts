@@ -38,6 +38,7 @@ async function post(url: string, body: unknown) {
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of JSON and gRPC responses
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
@@ -118,12 +119,14 @@ describe('llmd index service', () => {
     const prompt = 'Serving an LLM on many replicas breaks plain load balancing.';
     await index.speculate('10.0.0.9:8000', 'm', tokenizer.encode(prompt), 60_000);
     const protoPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto', 'indexer.proto');
+    // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of JSON and gRPC responses
     const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true })) as any;
     const client = new loaded.indexer.v1.IndexerService(
       `127.0.0.1:${service.grpcPort}`,
       grpc.credentials.createInsecure(),
     );
     const call = (request: unknown) =>
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of JSON and gRPC responses
       new Promise<any>((resolve, reject) =>
         client.GetPodScores(request, (error: Error | null, response: unknown) =>
           error ? reject(error) : resolve(response),

@@ -34,7 +34,6 @@ const injectedFailures: Record<FailureType, (model: string, maxModelLength: numb
   model_not_found: (model) => new HttpError(404, `The model \`${model}\` does not exist.`),
 };
 
-
 /** Resolve the request's `model` to the base model or one of the loaded adapters (404 otherwise). */
 function resolveModel(context: SimPodContext, model: string): string | null {
   if (context.servedModelNames.includes(model)) return null;

@@ -14,7 +14,6 @@ function fnv1a32(text: string): number {
   return hash;
 }
 
-
 /**
  * The simulator's tokenizer when no real one is configured. Deterministic across processes: a piece
  * (a word with its leading space, a digit, a punctuation run) maps to FNV-1a-32(piece) mod 100,000

@@ -224,7 +224,10 @@ class RedisKvIndexBackend implements KvIndexBackend {
     this.logger.debug({ endpointKey, dataParallelRank, engineMapsDropped: dropped }, 'cleared endpoint');
   }
 
-  async score(keys: ReadonlyArray<bigint> | BigUint64Array, options: ScoreOptions = {}): Promise<PrefixScores> {
+  async score(
+    keys: ReadonlyArray<bigint> | BigUint64Array,
+    options: ScoreOptions = {},
+  ): Promise<PrefixScores> {
     const requestKeys: ReadonlyArray<bigint> = keys instanceof BigUint64Array ? Array.from(keys) : keys;
     const stale: Array<[string, string, string]> = [];
     const scores = await this.guard('score', () =>
