@@ -111,7 +111,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     if (record.id >= holderIdLimit) throw new Error('too many holders');
     const bit = input.expiresAt !== undefined ? speculativeBit : this.tierBit(input.tier);
     const requestKeys = toUint32Pairs(input.requestKeys);
-    const engineKeys = input.engineKeys ? toUint32Pairs(input.engineKeys) : null;
+    const engineKeys = input.engineKeys ? this.scratchPairs(input.engineKeys) : null;
     const blockCount = input.requestKeys.length;
     for (let index = 0; index < blockCount; index++) {
       const high = requestKeys[index * 2 + 1] as number;
@@ -123,17 +123,33 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
           ((engineKeys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
           ((engineKeys[index * 2] as number) ^ record.saltLow) >>> 0,
         );
-        const [keyHigh, keyLow, owner] = this.engines.columns as [Int32Array, Int32Array, Int32Array];
+        // Read the columns after the insert: growing the table replaces them.
+        const columns = this.engines.columns;
+        const owner = columns[2] as Int32Array;
         const previous = this.engines.lastInsertWasNew ? 0 : (owner[engineSlot] as number);
         const previousMask = previous >> 4 === record.id ? previous & 15 : 0;
-        keyHigh[engineSlot] = high | 0;
-        keyLow[engineSlot] = low | 0;
+        (columns[0] as Int32Array)[engineSlot] = high | 0;
+        (columns[1] as Int32Array)[engineSlot] = low | 0;
         owner[engineSlot] = record.id * 16 + (previousMask | bit);
       }
     }
     if (input.expiresAt !== undefined) {
-      this.speculative.push({ record, keys: requestKeys.slice(), expiresAt: input.expiresAt });
+      this.speculative.push({
+        record,
+        keys: requestKeys.slice(0, blockCount * 2),
+        expiresAt: input.expiresAt,
+      });
     }
+  }
+
+  private scratch = new BigUint64Array(256);
+
+  /** Like `toUint32Pairs`, into a reused buffer (valid until the next call): saves an allocation per store. */
+  private scratchPairs(keys: ReadonlyArray<bigint>): Uint32Array {
+    if (this.scratch.length < keys.length) this.scratch = new BigUint64Array(keys.length * 2);
+    const scratch = this.scratch;
+    for (let index = 0; index < keys.length; index++) scratch[index] = keys[index] as bigint;
+    return new Uint32Array(scratch.buffer, 0, keys.length * 2);
   }
 
   async removeBlocks(holder: Holder, tier: string, engineKeys: ReadonlyArray<bigint>): Promise<void> {
@@ -364,10 +380,10 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   }
 
   private countTiers(record: HolderRecord, oldMask: number, newMask: number): void {
-    if (oldMask === newMask) return;
-    for (let bit = 0; bit < tierBitCount; bit++) {
-      const change = ((newMask >> bit) & 1) - ((oldMask >> bit) & 1);
-      if (change !== 0) (record.blocksByTier[bit] as number) += change;
+    // Visit only the bits that changed (usually one).
+    for (let changed = oldMask ^ newMask; changed !== 0; changed &= changed - 1) {
+      const bit = 31 - Math.clz32(changed & -changed);
+      (record.blocksByTier[bit] as number) += (newMask >> bit) & 1 ? 1 : -1;
     }
   }
 

@@ -17,7 +17,8 @@ export interface StoreBlocksInput {
   readonly holder: Holder;
   /** Lower-case tier name (`gpu`, `cpu`, `disk`, …). */
   readonly tier: string;
-  readonly requestKeys: ReadonlyArray<bigint>;
+  /** A `BigUint64Array` (from `BlockHasher.hashPacked`) avoids a bigint per block. */
+  readonly requestKeys: ReadonlyArray<bigint> | BigUint64Array;
   /**
    * The engine keys of the same blocks, aligned with `requestKeys` (same length), so removals and
    * token-less events can be mapped back; null for speculative entries.

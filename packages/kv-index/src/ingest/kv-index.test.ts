@@ -90,6 +90,21 @@ describe('KvIndex', () => {
     expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'a:1': 4 });
   });
 
+  it('drops parked events of an endpoint when it is cleared, keeping other endpoints and ranks', async () => {
+    const index = createIndex();
+    const orphan = stored(2, 4, engineHashes[1] as bigint);
+    await index.ingest({ endpointKey: 'a:1', modelName: model, batch: batch([orphan], 0) });
+    await index.ingest({ endpointKey: 'a:1', modelName: model, batch: batch([orphan], 1) });
+    await index.ingest({ endpointKey: 'b:1', modelName: model, batch: batch([orphan], 0) });
+    expect(index.pendingEvents).toBe(3);
+    await index.clearEndpoint('a:1', 0);
+    expect(index.pendingEvents).toBe(2);
+    await index.clearEndpoint('a:1');
+    expect(index.pendingEvents).toBe(1);
+    await index.ingest({ endpointKey: 'b:1', modelName: model, batch: batch([stored(0, 2, null)], 0) });
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'b:1': 4 });
+  });
+
   it('follows BlockRemoved and AllBlocksCleared', async () => {
     const index = createIndex();
     await index.ingest({ endpointKey: 'a:1', modelName: model, batch: batch([stored(0, 4, null)]) });

@@ -108,8 +108,8 @@ export class KvIndex {
   private readonly now: () => number;
   private readonly requestHashers = new Map<string, BlockHasher>();
   private readonly engineHashers = new Map<string, BlockHasher>();
-  /** Waiting children by `${endpoint}|${rank}|${parent engine key}`. */
-  private readonly pending = new Map<string, PendingEvent[]>();
+  /** Waiting children by `${endpoint}|${rank}`, then parent engine key (bigint keys: no string per hash). */
+  private readonly pending = new Map<string, Map<bigint, PendingEvent[]>>();
   private pendingCount = 0;
   private readonly storeOnly: StoreOnlyRecord[] = [];
   private readonly storeOnlyCounts = new Map<string, StoreOnlyRecord[]>();
@@ -168,15 +168,12 @@ export class KvIndex {
   async clearEndpoint(endpointKey: string, dataParallelRank?: number | null): Promise<void> {
     this.counters.clears++;
     await this.backend.clearEndpoint(endpointKey, dataParallelRank);
-    for (const [key, waiting] of this.pending) {
-      const kept = waiting.filter(
-        (entry) =>
-          entry.endpointKey !== endpointKey ||
-          (dataParallelRank !== undefined && entry.dataParallelRank !== dataParallelRank),
-      );
-      this.pendingCount -= waiting.length - kept.length;
-      if (kept.length === 0) this.pending.delete(key);
-      else this.pending.set(key, kept);
+    for (const [streamKey, byParent] of this.pending) {
+      const [streamEndpoint, rank] = streamKey.split('|') as [string, string];
+      if (streamEndpoint !== endpointKey) continue;
+      if (dataParallelRank !== undefined && rank !== String(dataParallelRank ?? '')) continue;
+      for (const waiting of byParent.values()) this.pendingCount -= waiting.length;
+      this.pending.delete(streamKey);
     }
   }
 
@@ -306,21 +303,29 @@ export class KvIndex {
     const hasher = this.requestHasher(modelName);
     const requestKeys =
       parentRequestKey === rootParent
-        ? hasher.hash(event.tokenIds)
-        : hasher.hash(event.tokenIds, { parent: parentRequestKey });
+        ? hasher.hashPacked(event.tokenIds)
+        : hasher.hashPacked(event.tokenIds, { parent: parentRequestKey });
     // Align engine keys with request keys. An engine block covering `ratio` index blocks maps to the
     // last of them (written last): the right parent for continuations. Its removal then drops only
     // that index block, which ends every prefix walk there (an overestimate of at most ratio − 1).
     const ratio = engineBlockSize / this.blockSize;
-    const alignedEngineKeys = requestKeys.map((_, index) => engineKeys[Math.floor(index / ratio)] as bigint);
+    const alignedEngineKeys =
+      ratio === 1
+        ? engineKeys
+        : Array.from(
+            { length: requestKeys.length },
+            (_, index) => engineKeys[Math.floor(index / ratio)] as bigint,
+          );
     await this.store(holder, tier, requestKeys, alignedEngineKeys);
 
-    // Children that arrived before this event can now be chained.
+    // Children that arrived before this event can now be chained (nothing to look up when none wait).
+    if (this.pendingCount === 0) return;
+    const byParent = this.pending.get(this.streamKey(endpointKey, entry.dataParallelRank));
+    if (!byParent) return;
     for (const engineKey of engineKeys) {
-      const key = `${endpointKey}|${entry.dataParallelRank ?? ''}|${engineKey}`;
-      const waiting = this.pending.get(key);
+      const waiting = byParent.get(engineKey);
       if (!waiting) continue;
-      this.pending.delete(key);
+      byParent.delete(engineKey);
       this.pendingCount -= waiting.length;
       for (const child of waiting) {
         if (child.expiresAt < this.now()) {
@@ -336,8 +341,8 @@ export class KvIndex {
   private async store(
     holder: Holder,
     tier: string,
-    requestKeys: bigint[],
-    engineKeys: bigint[],
+    requestKeys: ReadonlyArray<bigint> | BigUint64Array,
+    engineKeys: ReadonlyArray<bigint>,
   ): Promise<void> {
     await this.backend.storeBlocks({ holder, tier, requestKeys, engineKeys });
     this.counters.storedBlocks += requestKeys.length;
@@ -346,7 +351,7 @@ export class KvIndex {
     const record: StoreOnlyRecord = {
       holder,
       tier,
-      engineKeys,
+      engineKeys: [...engineKeys],
       expiresAt:
         bound.ttlMilliseconds === undefined ? Number.POSITIVE_INFINITY : this.now() + bound.ttlMilliseconds,
     };
@@ -382,9 +387,14 @@ export class KvIndex {
     }
   }
 
+  /** Identifies one engine's event stream (an endpoint's DP rank). Endpoint keys contain no `|`. */
+  private streamKey(endpointKey: string, dataParallelRank: number | null): string {
+    return `${endpointKey}|${dataParallelRank ?? ''}`;
+  }
+
   private park(entry: PendingEvent): void {
     const parent = entry.event.parentBlockHash as bigint;
-    const key = `${entry.endpointKey}|${entry.dataParallelRank ?? ''}|${parent}`;
+    const streamKey = this.streamKey(entry.endpointKey, entry.dataParallelRank);
     if (this.pendingCount >= (this.options.maxPendingEvents ?? 10_000)) {
       this.counters.orphanedEvents++;
       this.warn(
@@ -395,12 +405,17 @@ export class KvIndex {
       );
       return;
     }
-    const waiting = this.pending.get(key) ?? [];
+    let byParent = this.pending.get(streamKey);
+    if (!byParent) {
+      byParent = new Map();
+      this.pending.set(streamKey, byParent);
+    }
+    const waiting = byParent.get(parent) ?? [];
     waiting.push({
       ...entry,
       expiresAt: this.now() + (this.options.pendingParentTimeoutMilliseconds ?? 60_000),
     });
-    this.pending.set(key, waiting);
+    byParent.set(parent, waiting);
     this.pendingCount++;
   }
 

@@ -105,7 +105,9 @@ class RedisKvIndexBackend implements KvIndexBackend {
   ) {}
 
   async storeBlocks(input: StoreBlocksInput): Promise<void> {
-    const { holder, tier, requestKeys, engineKeys, expiresAt } = input;
+    const { holder, tier, engineKeys, expiresAt } = input;
+    const requestKeys: ReadonlyArray<bigint> =
+      input.requestKeys instanceof BigUint64Array ? Array.from(input.requestKeys) : input.requestKeys;
     validateHolder(holder);
     validateTier(tier);
     if (engineKeys && engineKeys.length !== requestKeys.length) {
