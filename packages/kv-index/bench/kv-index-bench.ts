@@ -98,9 +98,11 @@ for (const scenario of ['typical', 'adversarial'] as const) {
           : 0
         : Math.floor((requestKeys.length * (endpoint + 1)) / 100);
     const holder = { endpointKey: `10.0.${endpoint}.1:8000`, dataParallelRank: 0, groupIdx: 0 };
-    const heldKeys = Array.from(requestKeys.subarray(0, held));
-    if (held > 0)
-      await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: heldKeys, engineKeys: heldKeys });
+    // Stored as engines report them: one event per 64 blocks.
+    for (let start = 0; start < held; start += 64) {
+      const eventKeys = Array.from(requestKeys.subarray(start, Math.min(held, start + 64)));
+      await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: eventKeys, engineKeys: eventKeys });
+    }
     const other = index.requestHasher(model).hash(pseudoRandomTokens(16 * 500, endpoint + 1000));
     await backend.storeBlocks({ holder, tier: 'gpu', requestKeys: other, engineKeys: other });
   }

@@ -191,46 +191,54 @@ describe('InMemoryKvIndexBackend', () => {
     expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'b:1': 1 });
   });
 
-  it('stays consistent with a reference model under random operations', async () => {
-    const index = new InMemoryKvIndexBackend({ initialCapacity: 16 });
-    const endpoints = ['a:1', 'b:1', 'c:1'];
-    const model = new Map<string, Set<number>>(endpoints.map((endpoint) => [endpoint, new Set()]));
-    let state = 99;
-    const random = (limit: number) => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state % limit;
-    };
-    for (let step = 0; step < 3000; step++) {
-      const endpoint = endpoints[random(3)] as string;
-      const operation = random(10);
-      if (operation < 6) {
-        const start = random(40);
-        const blocks = Array.from({ length: 1 + random(5) }, (_, offset) => start + offset);
-        await index.storeBlocks({
-          holder: holder(endpoint),
-          tier: 'gpu',
-          requestKeys: keys(...blocks),
-          engineKeys: engine(...blocks),
-        });
-        for (const block of blocks) model.get(endpoint)?.add(block);
-      } else if (operation < 9) {
-        const block = random(45);
-        await index.removeBlocks(holder(endpoint), 'gpu', engine(block));
-        model.get(endpoint)?.delete(block);
-      } else {
-        await index.clearEndpoint(endpoint);
-        model.get(endpoint)?.clear();
-      }
-      if (step % 50 === 0) {
-        const query = Array.from({ length: 45 }, (_, block) => block);
-        const expected: Record<string, number> = {};
-        for (const [endpointKey, blocks] of model) {
-          let length = 0;
-          while (blocks.has(length)) length++;
-          if (length > 0) expected[endpointKey] = length;
+  it.each([99, 7, 12345, 424242])(
+    'stays consistent with a reference model under random operations (seed %i)',
+    async (seed) => {
+      const index = new InMemoryKvIndexBackend({ initialCapacity: 16 });
+      const endpoints = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
+      const model = new Map<string, Set<number>>(endpoints.map((endpoint) => [endpoint, new Set()]));
+      let state = seed;
+      const random = (limit: number) => {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        return state % limit;
+      };
+      for (let step = 0; step < 3000; step++) {
+        const endpoint = endpoints[random(endpoints.length)] as string;
+        const operation = random(10);
+        if (operation < 6) {
+          const start = random(40);
+          const blocks = Array.from({ length: 1 + random(12) }, (_, offset) => start + offset);
+          await index.storeBlocks({
+            holder: holder(endpoint),
+            tier: 'gpu',
+            requestKeys: keys(...blocks),
+            engineKeys: engine(...blocks),
+          });
+          for (const block of blocks) model.get(endpoint)?.add(block);
+        } else if (operation < 9) {
+          const block = random(55);
+          await index.removeBlocks(holder(endpoint), 'gpu', engine(block));
+          model.get(endpoint)?.delete(block);
+        } else {
+          await index.clearEndpoint(endpoint);
+          model.get(endpoint)?.clear();
         }
-        expect(scoresOf(await index.score(keys(...query)))).toEqual(expected);
+        if (step % 50 === 0) {
+          const query = Array.from({ length: 60 }, (_, block) => block);
+          const expected: Record<string, number> = {};
+          for (const [endpointKey, blocks] of model) {
+            let length = 0;
+            while (blocks.has(length)) length++;
+            if (length > 0) expected[endpointKey] = length;
+          }
+          expect(scoresOf(await index.score(keys(...query)))).toEqual(expected);
+        }
       }
-    }
-  });
+      // Shared entry lists are counted exactly: once everything is gone, none is left behind.
+      for (const endpoint of endpoints) await index.clearEndpoint(endpoint);
+      index.sweepAll();
+      expect(index.blockCount).toBe(0);
+      expect(index.entryListCount).toBe(0);
+    },
+  );
 });

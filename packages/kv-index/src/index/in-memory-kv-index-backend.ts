@@ -18,6 +18,9 @@ const tierBitCount = 4;
 const speculativeBit = 8;
 const holderIdLimit = 2 ** 27;
 
+/** Within one operation: old entry reference → the reference it became (same change, same result). */
+type EntryMemo = Map<number, { newReference: number; oldMask: number; newMask: number }>;
+
 interface SpeculativeBatch {
   /** The record itself, not its id: ids are reused after a clear and a sweep. */
   record: HolderRecord;
@@ -59,8 +62,14 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   /** Columns: request key high, request key low, holderId × 16 + tier mask. */
   private readonly engines: Uint64HashTable;
   private readonly holders = new HolderRegistry(tierBitCount);
-  /** Multi-holder entry lists; a request slot's value −(index + 1) points here. */
+  /**
+   * Multi-holder entry lists; a request slot's value −(index + 1) points here. Lists are immutable
+   * and shared by every slot with the same holders and tiers (a store or removal that applies one
+   * change to a run of blocks reuses one result), counted in `listShares`. Equal references on
+   * consecutive blocks let the walk skip them.
+   */
   private readonly lists: Array<number[] | undefined> = [];
+  private readonly listShares: number[] = [];
   private readonly freeListIndexes: number[] = [];
   private readonly tierNames: string[] = ['gpu', 'cpu'];
   private readonly speculative: SpeculativeBatch[] = [];
@@ -78,6 +87,11 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   /** Distinct request keys indexed. */
   get blockCount(): number {
     return this.requests.size;
+  }
+
+  /** Multi-holder entry lists alive (shared lists count once); for diagnostics and leak tests. */
+  get entryListCount(): number {
+    return this.lists.length - this.freeListIndexes.length;
   }
 
   /** Bytes held by the index structures (tables and multi-holder lists). */
@@ -113,11 +127,12 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     const requestKeys = toUint32Pairs(input.requestKeys);
     const engineKeys = input.engineKeys ? this.scratchPairs(input.engineKeys) : null;
     const blockCount = input.requestKeys.length;
+    const memo: EntryMemo = new Map();
     for (let index = 0; index < blockCount; index++) {
       const high = requestKeys[index * 2 + 1] as number;
       const low = requestKeys[index * 2] as number;
       const slot = this.requests.insert(high, low);
-      this.updateEntry(slot, record, bit, 0);
+      this.updateEntry(slot, record, bit, 0, memo);
       if (engineKeys && index * 2 + 1 < engineKeys.length) {
         const engineSlot = this.engines.insert(
           ((engineKeys[index * 2 + 1] as number) ^ record.saltHigh) >>> 0,
@@ -133,6 +148,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
         owner[engineSlot] = record.id * 16 + (previousMask | bit);
       }
     }
+    this.releaseMemo(memo);
     if (input.expiresAt !== undefined) {
       this.speculative.push({
         record,
@@ -158,6 +174,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     if (!record) return;
     const bit = this.tierBit(tier);
     const keys = toUint32Pairs(engineKeys);
+    const memo: EntryMemo = new Map();
     const [keyHigh, keyLow, owner] = this.engines.columns as [Int32Array, Int32Array, Int32Array];
     for (let index = 0; index < engineKeys.length; index++) {
       const engineSlot = this.engines.find(
@@ -169,11 +186,12 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
         (keyHigh[engineSlot] as number) >>> 0,
         (keyLow[engineSlot] as number) >>> 0,
       );
-      if (requestSlot >= 0) this.updateEntry(requestSlot, record, 0, bit);
+      if (requestSlot >= 0) this.updateEntry(requestSlot, record, 0, bit, memo);
       const remaining = (owner[engineSlot] as number) & 15 & ~bit;
       if (remaining === 0) this.engines.deleteSlot(engineSlot);
       else owner[engineSlot] = record.id * 16 + remaining;
     }
+    this.releaseMemo(memo);
   }
 
   async lookupRequestKeys(
@@ -264,8 +282,11 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     }
     if (this.marks.length <= highestId) this.marks = new Int32Array((highestId + 1) * 2);
     const marks = this.marks;
-    // Marks left by an earlier walk may carry the same block numbers: reset the active holders'.
-    for (let index = 0; index < activeCount; index++) marks[activeIds[index] as number] = -1;
+    // Marks left by an earlier walk may carry the same block numbers: reset the active holders' to
+    // block 0 with their block-0 tiers (a run of identical blocks reuses the last mark's tiers).
+    for (const code of firstCodes) if (code >> 4 < marks.length) marks[code >> 4] = code & 15;
+    let previousReference = firstReference;
+    let run = 0;
     // Block numbers are packed with the mask in an int32 (block × 16 + mask).
     const walkableBlocks = Math.min(blockCount, 2 ** 27);
 
@@ -273,6 +294,20 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       const slot = this.requests.find(keys[block * 2 + 1] as number, keys[block * 2] as number);
       if (slot < 0) break;
       const reference = references[slot] as number;
+      // Same entry as the previous block: same holders with the same tiers, so every active holder
+      // stays; count the run and credit it when it ends.
+      if (reference === previousReference) {
+        run++;
+        continue;
+      }
+      if (run > 0) {
+        for (let index = 0; index < activeCount; index++) {
+          (activeScores[index] as number) +=
+            (maskWeights[(marks[activeIds[index] as number] as number) & 15] as number) * run;
+        }
+        run = 0;
+      }
+      previousReference = reference;
       const blockMark = block * 16;
       if (reference > 0) {
         const holderId = reference >> 4;
@@ -299,8 +334,11 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       }
       activeCount = kept;
     }
-    for (let index = 0; index < activeCount; index++)
-      settle(activeIds[index] as number, activeScores[index] as number);
+    for (let index = 0; index < activeCount; index++) {
+      const credit =
+        run > 0 ? (maskWeights[(marks[activeIds[index] as number] as number) & 15] as number) * run : 0;
+      settle(activeIds[index] as number, (activeScores[index] as number) + credit);
+    }
     return { totalBlocks: blockCount, scores };
   }
 
@@ -338,10 +376,12 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       const batch = this.speculative.shift() as SpeculativeBatch;
       const record = batch.record;
       if (!record.alive) continue;
+      const memo: EntryMemo = new Map();
       for (let index = 0; index * 2 + 1 < batch.keys.length; index++) {
         const slot = this.requests.find(batch.keys[index * 2 + 1] as number, batch.keys[index * 2] as number);
-        if (slot >= 0) this.updateEntry(slot, record, 0, speculativeBit);
+        if (slot >= 0) this.updateEntry(slot, record, 0, speculativeBit, memo);
       }
+      this.releaseMemo(memo);
     }
   }
 
@@ -350,7 +390,13 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
    * nothing is left), pruning entries of retired holders met on the way. The single-holder case,
    * by far the most common, allocates nothing.
    */
-  private updateEntry(slot: number, record: HolderRecord, setBits: number, clearBits: number): void {
+  private updateEntry(
+    slot: number,
+    record: HolderRecord,
+    setBits: number,
+    clearBits: number,
+    memo?: EntryMemo,
+  ): void {
     const references = this.requests.columns[0] as Int32Array;
     const reference = references[slot] as number;
     if (reference >= 0) {
@@ -365,7 +411,13 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
         return;
       }
     }
-    const codes = reference > 0 ? [reference] : [...(this.lists[-reference - 1] ?? [])];
+    const memoized = memo?.get(reference);
+    if (memoized) {
+      this.countTiers(record, memoized.oldMask, memoized.newMask);
+      this.assignReference(slot, reference, memoized.newReference);
+      return;
+    }
+    const codes = reference > 0 ? [reference] : (this.lists[-reference - 1] ?? []);
     const kept: number[] = [];
     let oldMask = 0;
     for (const code of codes) {
@@ -376,7 +428,14 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     const newMask = (oldMask | setBits) & ~clearBits & 15;
     this.countTiers(record, oldMask, newMask);
     if (newMask !== 0) kept.push(record.id * 16 + newMask);
-    this.writeEntries(slot, reference, kept);
+    const newReference = this.referenceFor(kept);
+    if (memo) {
+      // The memo holds both lists so neither index can be freed and reused during this call.
+      this.retain(reference);
+      this.retain(newReference);
+      memo.set(reference, { newReference, oldMask, newMask });
+    }
+    this.assignReference(slot, reference, newReference);
   }
 
   private countTiers(record: HolderRecord, oldMask: number, newMask: number): void {
@@ -388,21 +447,43 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   }
 
   private writeEntries(slot: number, reference: number, codes: number[]): void {
-    const references = this.requests.columns[0] as Int32Array;
-    if (reference < 0 && codes.length <= 1) {
-      this.lists[-reference - 1] = undefined;
-      this.freeListIndexes.push(-reference - 1);
-    }
-    if (codes.length === 0) {
-      this.requests.deleteSlot(slot);
-    } else if (codes.length === 1) {
-      references[slot] = codes[0] as number;
-    } else if (reference < 0) {
-      this.lists[-reference - 1] = codes;
-    } else {
-      const index = this.freeListIndexes.pop() ?? this.lists.length;
-      this.lists[index] = codes;
-      references[slot] = -(index + 1);
+    this.assignReference(slot, reference, this.referenceFor(codes));
+  }
+
+  /** The reference of an entry list: 0 (empty), the code itself (one entry), or a new shared list. */
+  private referenceFor(codes: number[]): number {
+    if (codes.length === 0) return 0;
+    if (codes.length === 1) return codes[0] as number;
+    const index = this.freeListIndexes.pop() ?? this.lists.length;
+    this.lists[index] = codes;
+    this.listShares[index] = 0;
+    return -(index + 1);
+  }
+
+  /** Point a slot at a new reference (0 deletes the slot), keeping list share counts right. */
+  private assignReference(slot: number, oldReference: number, newReference: number): void {
+    this.retain(newReference);
+    if (newReference === 0) this.requests.deleteSlot(slot);
+    else (this.requests.columns[0] as Int32Array)[slot] = newReference;
+    this.release(oldReference);
+  }
+
+  private retain(reference: number): void {
+    if (reference < 0) (this.listShares[-reference - 1] as number)++;
+  }
+
+  private release(reference: number): void {
+    if (reference >= 0) return;
+    const index = -reference - 1;
+    if (--(this.listShares[index] as number) > 0) return;
+    this.lists[index] = undefined;
+    this.freeListIndexes.push(index);
+  }
+
+  private releaseMemo(memo: EntryMemo): void {
+    for (const [oldReference, transition] of memo) {
+      this.release(oldReference);
+      this.release(transition.newReference);
     }
   }
 
