@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { LlmdError } from '../errors/llmd-error.js';
 import {
@@ -6,6 +7,7 @@ import {
   sharedFixturesMissingMessage,
 } from '../testing/shared-fixtures.js';
 import { createBlockHasher } from './block-hasher.js';
+import { encodeCanonicalCbor } from './cbor-writer.js';
 import { hashAlgorithms, isEngineHashAlgorithm } from './hash-algorithm.js';
 
 const oneTo = (count: number) => Array.from({ length: count }, (_, index) => index + 1);
@@ -86,6 +88,27 @@ describe('vLLM engine hashes (seed "0", block 16, tokens 1..32)', () => {
       loraName: 'ü'.repeat(200),
     });
     expect(longName.hash(Array.from({ length: 16 }, (_, index) => index))).toEqual([13532780158159692172n]);
+  });
+
+  it('hashes a unicode seed as its UTF-8 CBOR text (NONE_HASH = sha256(cbor(seed)))', () => {
+    const seed = '種子-🦙';
+    const noneHash = createHash('sha256').update(encodeCanonicalCbor(seed)).digest();
+    expect(Buffer.from(encodeCanonicalCbor(seed)).subarray(0, 1).toString('hex')).toBe('6b'); // text, 11 UTF-8 bytes
+    const preimage = Buffer.concat([
+      Buffer.from([0x83, 0x58, 0x20]),
+      noneHash,
+      Buffer.from(encodeCanonicalCbor(oneTo(16))),
+      Buffer.from([0xf6]),
+    ]);
+    const expected = createHash('sha256').update(preimage).digest().readBigUInt64BE(24);
+    expect(createBlockHasher({ algorithm: 'sha256_cbor', blockSize: 16, seed }).hash(oneTo(16))).toEqual([
+      expected,
+    ]);
+    // llm-d request keys fold the seed's UTF-8 bytes: a different seed gives different keys.
+    const withSeed = createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'm', seed });
+    expect(withSeed.hash(oneTo(16))).not.toEqual(
+      createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 16, modelName: 'm' }).hash(oneTo(16)),
+    );
   });
 
   it('hashes full blocks only', () => {
