@@ -220,6 +220,10 @@ describe.skipIf(!shared)(
       });
       expect(server.index.counters.engineHashMismatches).toBe(0);
       expect(server.index.counters.engineHashChecks).toBeGreaterThan(0);
+
+      // Discovery reports the pod gone: its blocks leave the index at once.
+      await server.removeEndpoint(podKeys[0] as string);
+      expect(await score(server, { model: modelName, tokens: fixture.token_ids })).toEqual({});
     });
   },
 );

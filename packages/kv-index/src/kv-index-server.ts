@@ -18,7 +18,7 @@ import {
   type KvIndexService,
   startKvIndexService,
 } from './service/kv-index-service.js';
-import { createKvEventSubscriber, type KvEventSubscriber } from './subscription/index.js';
+import { createKvEventSubscriber, type KvEventEndpointTarget, type KvEventSubscriber } from './subscription/index.js';
 
 /** `ip:port=tcp://host:5557[|tcp://host:5558]`: an engine to dial in per-pod mode (with its replay socket). */
 const podEventEndpointSchema = z.string().transform((value, context) => {
@@ -116,6 +116,10 @@ export interface KvIndexServer {
   readonly subscriber: KvEventSubscriber;
   /** The bound ZeroMQ endpoint in central mode. */
   readonly zmqEndpoint: string | undefined;
+  /** Per-pod mode: start following an engine that discovery reported. */
+  addEndpoint(target: KvEventEndpointTarget): void;
+  /** Stop following an engine and forget everything it held (O(1) in the index size). */
+  removeEndpoint(endpointKey: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -216,6 +220,11 @@ export async function startKvIndexServer(
     service,
     subscriber,
     zmqEndpoint: config.zmqBind ? subscriber.endpoint : undefined,
+    addEndpoint: (target) => subscriber.addEndpoint(target),
+    removeEndpoint: async (endpointKey) => {
+      subscriber.removeEndpoint(endpointKey);
+      await index.clearEndpoint(endpointKey);
+    },
     close: async () => {
       await subscriber.close();
       await service.close();
