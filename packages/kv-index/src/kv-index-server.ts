@@ -18,7 +18,11 @@ import {
   type KvIndexService,
   startKvIndexService,
 } from './service/kv-index-service.js';
-import { createKvEventSubscriber, type KvEventEndpointTarget, type KvEventSubscriber } from './subscription/index.js';
+import {
+  createKvEventSubscriber,
+  type KvEventEndpointTarget,
+  type KvEventSubscriber,
+} from './subscription/index.js';
 
 /** `ip:port=tcp://host:5557[|tcp://host:5558]`: an engine to dial in per-pod mode (with its replay socket). */
 const podEventEndpointSchema = z.string().transform((value, context) => {

@@ -137,6 +137,11 @@ export async function startSimServer(
           timeFactorUnderLoad: config.timeFactorUnderLoad,
         },
         onKvEvents: (events) => publisher?.publish(events),
+        onError: (error) =>
+          logger.error(
+            { rank, error: error instanceof Error ? error.stack : String(error) },
+            'simulated engine step failed',
+          ),
       });
       const metrics = new SimMetrics({
         engine,

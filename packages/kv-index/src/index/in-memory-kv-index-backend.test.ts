@@ -163,6 +163,50 @@ describe('InMemoryKvIndexBackend', () => {
     expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'a:1': 1, 'b:1': 2 });
   });
 
+  it('does not let a reused holder id inherit entries that a deletion moved behind the sweep cursor', async () => {
+    // Two keys that probe into the same slot of a 1,024-slot table: K2 sits right after K1.
+    const slotOf = (low: number) => {
+      let hash = Math.imul(low, 0x85ebca6b);
+      hash ^= hash >>> 13;
+      hash = Math.imul(hash, 0xc2b2ae35);
+      hash ^= hash >>> 16;
+      return hash & 1023;
+    };
+    const colliding: bigint[] = [];
+    for (let low = 1; colliding.length < 2; low++) if (slotOf(low) === 511) colliding.push(BigInt(low));
+    const [first, second] = colliding as [bigint, bigint];
+    const index = new InMemoryKvIndexBackend({ initialCapacity: 1024 });
+    await index.storeBlocks({
+      holder: holder('keep:1'),
+      tier: 'gpu',
+      requestKeys: [first],
+      engineKeys: [1n],
+    });
+    await index.storeBlocks({
+      holder: holder('gone:1'),
+      tier: 'gpu',
+      requestKeys: [second],
+      engineKeys: [2n],
+    });
+    await index.clearEndpoint('gone:1');
+    // The next operation sweeps slots [0, 512), then deletes `first` from slot 511: `second` shifts back
+    // into the swept part. It must still be swept before the retired id is reused.
+    await index.removeBlocks(holder('keep:1'), 'gpu', [1n]);
+    for (let step = 0; step < 8; step++) await index.removeBlocks(holder('keep:1'), 'gpu', []);
+    await index.storeBlocks({
+      holder: holder('new:1'),
+      tier: 'gpu',
+      requestKeys: [0xbbbbn],
+      engineKeys: [3n],
+    });
+    expect(scoresOf(await index.score([second]))).toEqual({});
+    expect(await index.lookupRequestKeys(holder('new:1'), [2n])).toEqual([undefined]);
+    expect(await index.endpointStats()).toEqual([
+      { endpointKey: 'keep:1', blocksByTier: {} },
+      { endpointKey: 'new:1', blocksByTier: { gpu: 1 } },
+    ]);
+  });
+
   it('expires speculative entries unless a real store confirms them', async () => {
     let now = 1_000;
     const index = new InMemoryKvIndexBackend({ now: () => now });
@@ -191,10 +235,11 @@ describe('InMemoryKvIndexBackend', () => {
     expect(scoresOf(await index.score(keys(1, 2)))).toEqual({ 'b:1': 1 });
   });
 
-  it.each([99, 7, 12345, 424242])(
+  it.each([99, 7, 12345, 424242, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11])(
     'stays consistent with a reference model under random operations (seed %i)',
     async (seed) => {
-      const index = new InMemoryKvIndexBackend({ initialCapacity: 16 });
+      // Tiny sweep slices interleave with deletions, which move entries across the sweep cursor.
+      const index = new InMemoryKvIndexBackend({ initialCapacity: 16, sweepBudget: 3 });
       const endpoints = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
       const model = new Map<string, Set<number>>(endpoints.map((endpoint) => [endpoint, new Set()]));
       let state = seed;

@@ -33,6 +33,8 @@ export interface InMemoryKvIndexBackendOptions {
   now?: () => number;
   /** Initial table capacity in blocks (tables grow as needed). */
   initialCapacity?: number;
+  /** Table slots the lazy sweep examines per operation after a clear (default 512). */
+  sweepBudget?: number;
 }
 
 /** Little-endian 32-bit halves of each key, without allocating a bigint per read. */
@@ -74,14 +76,20 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   private readonly tierNames: string[] = ['gpu', 'cpu'];
   private readonly speculative: SpeculativeBatch[] = [];
   private readonly now: () => number;
+  private readonly sweepBudget: number;
   private sweepCursor = 0;
   private sweepCapacity = -1;
   private sweepingIds: Set<number> | null = null;
 
   constructor(options: InMemoryKvIndexBackendOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.sweepBudget = options.sweepBudget ?? 512;
     this.requests = new Uint64HashTable(1, options.initialCapacity ?? 4096);
     this.engines = new Uint64HashTable(3, options.initialCapacity ?? 4096);
+    // Deletions shift entries back; one moving from the unswept part to the swept part of a table
+    // would escape the sweep, so the cursor rewinds to it.
+    this.requests.onMove = (from, to) => this.rewindSweep(0, from, to);
+    this.engines.onMove = (from, to) => this.rewindSweep(this.requests.slotCount, from, to);
   }
 
   /** Distinct request keys indexed. */
@@ -366,7 +374,7 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
   /** Per-operation upkeep: expire speculation and sweep a little. */
   private maintain(): void {
     this.expireSpeculative();
-    if (this.holders.retired.size > 0) this.sweep(512);
+    if (this.holders.retired.size > 0) this.sweep(this.sweepBudget);
   }
 
   private expireSpeculative(): void {
@@ -485,6 +493,12 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
       this.release(oldReference);
       this.release(transition.newReference);
     }
+  }
+
+  private rewindSweep(tableStart: number, from: number, to: number): void {
+    if (this.sweepingIds === null) return;
+    const cursor = this.sweepCursor - tableStart;
+    if (from >= cursor && to < cursor) this.sweepCursor = tableStart + to;
   }
 
   /** Sweep up to `budget` slots of the tables, dropping entries of retired holders. */

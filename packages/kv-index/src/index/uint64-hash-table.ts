@@ -79,6 +79,8 @@ export class Uint64HashTable {
   }
 
   lastInsertWasNew = false;
+  /** Called when a deletion shifts an entry back from slot `from` to slot `to` (a lazy scan must revisit it). */
+  onMove: ((from: number, to: number) => void) | undefined;
 
   isOccupied(slot: number): boolean {
     return this.occupied[slot] === 1;
@@ -109,6 +111,7 @@ export class Uint64HashTable {
         this.keyLow[hole] = this.keyLow[next] as number;
         for (const column of this.columns) column[hole] = column[next] as number;
         this.occupied[next] = 0;
+        this.onMove?.(next, hole);
         hole = next;
       }
       next = (next + 1) & this.mask;

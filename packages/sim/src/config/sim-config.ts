@@ -186,7 +186,12 @@ export const simConfigSchema = z
       .default(480_000)
       .describe('P/D prefill: how long blocks wait for the decoder'),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.maxModelLen <= config.numGpuBlocks * config.blockSize, {
+    // vLLM refuses to start in this case too: a full-length request could never be scheduled.
+    message: 'is larger than the KV cache can hold (num-gpu-blocks × block-size); lower it or add blocks',
+    path: ['maxModelLen'],
+  });
 
 export type SimConfigInput = z.input<typeof simConfigSchema>;
 export type SimConfig = z.output<typeof simConfigSchema>;

@@ -87,6 +87,13 @@ export class KvBlockPool {
     return { gpuBlocks, cpuBlocks };
   }
 
+  /** How many of these cached blocks sit in the free queue (taking them shrinks what `allocate` can use). */
+  freeCachedCount(hashes: ReadonlyArray<bigint>): number {
+    let count = 0;
+    for (const hash of hashes) if (this.cachedByHash.get(hash)?.referenceCount === 0) count++;
+    return count;
+  }
+
   /** Take a reference on cached GPU blocks (they leave the free queue while in use). */
   acquireCached(hashes: ReadonlyArray<bigint>): KvBlock[] {
     return hashes.map((hash) => {

@@ -28,6 +28,7 @@ afterEach(() => {
 
 function createEngine(overrides: Partial<SimEngineOptions> = {}) {
   const batches: KvEvent[][] = [];
+  const errors: unknown[] = [];
   const engine = new SimEngine({
     blockSize: 4,
     numberOfGpuBlocks: 64,
@@ -43,10 +44,11 @@ function createEngine(overrides: Partial<SimEngineOptions> = {}) {
     seed: 1,
     remoteBlockTimeoutMilliseconds: 480_000,
     onKvEvents: (events) => batches.push(events),
+    onError: (error) => errors.push(error),
     ...overrides,
   });
   engines.push(engine);
-  return { engine, batches };
+  return { engine, batches, errors };
 }
 
 function request(
@@ -170,6 +172,31 @@ describe('SimEngine', () => {
     // The overhead is part of the TTFT the client sees (time scale 100 turns 20 real ms into 2000).
     expect(firstResult.result.timings.timeToFirstTokenMilliseconds).toBeGreaterThanOrEqual(2000);
     expect(secondResult.result.timings.queueMilliseconds).toBeGreaterThan(0);
+  });
+
+  it('counts free cached hits against the free pool when admitting (a repeated prompt waits, never crashes)', async () => {
+    const { engine, errors } = createEngine({ numberOfGpuBlocks: 4 });
+    const prompt = range(1, 8); // 2 full blocks + 1 for decode
+    await run(engine, request(prompt, [1]));
+    // A long request takes the 2 blocks that are free but not cached; only the 2 cached ones stay free.
+    const long = run(engine, request(range(100, 4), range(1, 20)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(engine.runningCount).toBe(1);
+    // The repeat hits 1 cached block and needs 2 fresh ones: 3 blocks from a free pool of 2. It must wait.
+    const repeat = run(engine, request(prompt, [1]));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(engine.waitingCount).toBe(1);
+    await long;
+    expect((await repeat).result.finishReason).toBe('length');
+    expect(errors).toEqual([]);
+    expect(engine.pool.usage).toBe(0); // every reference taken was given back
+  });
+
+  it('rejects a prompt that needs more blocks than the pool has', () => {
+    const { engine } = createEngine({ numberOfGpuBlocks: 2 });
+    expect(() => engine.submit(request(range(1, 12)), { onToken() {}, onFinish() {} })).toThrow(
+      /needs 4 KV blocks, more than the 2/,
+    );
   });
 
   it('makes a request wait when the pool has no blocks for it', async () => {

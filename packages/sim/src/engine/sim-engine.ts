@@ -39,6 +39,8 @@ export interface SimEngineOptions {
   onStateChange?: () => void;
   /** Real-time clock in milliseconds (injectable for tests). */
   now?: () => number;
+  /** Unexpected errors inside the scheduler loop (the loop keeps running). */
+  onError?: (error: unknown) => void;
 }
 
 type RequestPhase = 'waiting' | 'prefilling' | 'decoding' | 'finished';
@@ -66,6 +68,16 @@ interface RunningRequest {
 export class SimEngineFullError extends Error {
   constructor(readonly queueLength: number) {
     super(`the waiting queue is full (${queueLength} requests)`);
+  }
+}
+
+/** The prompt needs more KV blocks than the whole pool: it could never run. */
+export class SimEngineCapacityError extends Error {
+  constructor(
+    readonly blocksNeeded: number,
+    readonly blocksInPool: number,
+  ) {
+    super(`the prompt needs ${blocksNeeded} KV blocks, more than the ${blocksInPool} the engine has`);
   }
 }
 
@@ -144,8 +156,14 @@ export class SimEngine {
 
   submit(input: EngineRequestInput, observer: EngineRequestObserver): EngineRequestHandle {
     if (this.closed) throw new Error('engine is closed');
-    if (this.waiting.length >= this.options.maximumWaitingQueueLength)
+    if (this.waiting.length >= this.options.maximumWaitingQueueLength) {
       throw new SimEngineFullError(this.waiting.length);
+    }
+    const blocksNeeded = Math.ceil((input.promptTokenIds.length + 1) / this.options.blockSize);
+    if (blocksNeeded > this.options.numberOfGpuBlocks) {
+      // It could never be admitted, and FIFO admission would stall every request behind it.
+      throw new SimEngineCapacityError(blocksNeeded, this.options.numberOfGpuBlocks);
+    }
     const chain = this.hasherFor(input.loraName, input.cacheSalt).startChain();
     chain.append(input.promptTokenIds);
     const request: RunningRequest = {
@@ -216,6 +234,16 @@ export class SimEngine {
 
   private step(): void {
     if (this.closed) return;
+    try {
+      this.runStep();
+    } catch (error) {
+      // A bug in one step must not take the server down: report it and keep the loop alive.
+      this.options.onError?.(error);
+      this.armTimer();
+    }
+  }
+
+  private runStep(): void {
     const now = this.now();
     // Due work: everything whose deadline has passed (a late timer processes its backlog at once).
     // Collect first, so a step advances each request by at most one token, as a vLLM step does:
@@ -279,7 +307,9 @@ export class SimEngine {
       const { gpuBlocks, cpuBlocks } = this.pool.longestCachedPrefix(hashes.slice(0, hittable));
       const totalBlocksNeeded = Math.ceil((promptLength + 1) / blockSize);
       const newBlocks = totalBlocksNeeded - gpuBlocks;
-      if (!this.pool.canAllocate(newBlocks)) break; // FIFO: the head waits for blocks
+      // Free cached hits leave the free queue when taken, so they count against what is left to allocate.
+      const freeHits = this.pool.freeCachedCount(hashes.slice(0, gpuBlocks));
+      if (!this.pool.canAllocate(newBlocks + freeHits)) break; // FIFO: the head waits for blocks
       const hitBlocks = this.pool.acquireCached(hashes.slice(0, gpuBlocks));
       const promoted =
         cpuBlocks > 0

@@ -12,7 +12,7 @@ import {
 } from '@llmd/core';
 import type { FailureType } from '../config/sim-config.js';
 import type { EngineRequestResult } from '../engine/engine-request.js';
-import { SimEngineFullError } from '../engine/sim-engine.js';
+import { SimEngineCapacityError, SimEngineFullError } from '../engine/sim-engine.js';
 import { planGeneration } from './generation-plan.js';
 import { HttpError, readJsonBody, sendJson, validationMessage } from './http-utilities.js';
 import type { SimPodContext } from './sim-pod-context.js';
@@ -321,8 +321,11 @@ export async function handleGeneration(
         },
       );
     } catch (error) {
-      if (error instanceof SimEngineFullError)
+      if (error instanceof SimEngineFullError) {
         throw new HttpError(429, `The waiting queue is full (${error.queueLength} requests); retry later`);
+      }
+      if (error instanceof SimEngineCapacityError)
+        throw new HttpError(400, error.message, 'BadRequestError', 'prompt');
       throw error;
     }
     // A client that goes away mid-request frees its slot and blocks at once.
