@@ -151,19 +151,38 @@ export async function startKvIndexServer(
       : {}),
     logger,
   });
+  // A restart clears the engine's entries before its new process's batches are indexed: the clear
+  // runs at once, and that stream's next batch waits for it. Failures (Redis down) are logged.
+  const pendingClears = new Map<string, Promise<void>>();
+  const streamKey = (endpointKey: string, dataParallelRank: number | null) =>
+    `${endpointKey}|${dataParallelRank ?? ''}`;
   const common = {
-    onBatch: (delivery: {
+    onBatch: async (delivery: {
       endpointKey: string;
       modelName: string;
+      dataParallelRank: number | null;
       batch: Parameters<KvIndex['ingest']>[0]['batch'];
-    }) =>
-      index.ingest({
+    }) => {
+      const key = streamKey(delivery.endpointKey, delivery.dataParallelRank);
+      const clear = pendingClears.get(key);
+      if (clear) {
+        await clear;
+        pendingClears.delete(key);
+      }
+      await index.ingest({
         endpointKey: delivery.endpointKey,
         modelName: delivery.modelName,
         batch: delivery.batch,
-      }),
+      });
+    },
     onRestart: (endpointKey: string, publisher: { dataParallelRank: number | null }) => {
-      void index.clearEndpoint(endpointKey, publisher.dataParallelRank);
+      const clear = index.clearEndpoint(endpointKey, publisher.dataParallelRank).catch((error: unknown) => {
+        logger.error(
+          { endpoint: endpointKey, error: error instanceof Error ? error.message : String(error) },
+          'clearing a restarted engine failed',
+        );
+      });
+      pendingClears.set(streamKey(endpointKey, publisher.dataParallelRank), clear);
     },
     onUncertain: (endpointKey: string) =>
       logger.warn(
@@ -177,10 +196,12 @@ export async function startKvIndexServer(
         ...common,
         mode: 'central',
         bindEndpoint: config.zmqBind,
-        replayEndpoints: (endpointKey) => {
+        replayEndpoints: (endpointKey, publisher) => {
           if (config.replayPort === undefined) return undefined;
           const { address } = parseEndpointKey(endpointKey);
-          return `tcp://${address.includes(':') ? `[${address}]` : address}:${config.replayPort}`;
+          // vLLM offsets the replay port by the data-parallel rank, like the events port.
+          const port = config.replayPort + (publisher.dataParallelRank ?? 0);
+          return `tcp://${address.includes(':') ? `[${address}]` : address}:${port}`;
         },
       })
     : await createKvEventSubscriber({ ...common, mode: 'per-pod' });

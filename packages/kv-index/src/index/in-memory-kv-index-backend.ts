@@ -454,10 +454,6 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     }
   }
 
-  private writeEntries(slot: number, reference: number, codes: number[]): void {
-    this.assignReference(slot, reference, this.referenceFor(codes));
-  }
-
   /** The reference of an entry list: 0 (empty), the code itself (one entry), or a new shared list. */
   private referenceFor(codes: number[]): number {
     if (codes.length === 0) return 0;
@@ -514,6 +510,8 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     const retired = this.sweepingIds;
     const requestSlots = this.requests.slotCount;
     let examined = 0;
+    // Slots that shared a list share its pruned successor too (keeps runs skippable, memory flat).
+    const memo = new Map<number, number>();
     while (examined < budget && this.sweepCursor < this.sweepCapacity) {
       examined++;
       const cursor = this.sweepCursor;
@@ -523,7 +521,14 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
           const codes = reference > 0 ? [reference] : [...(this.lists[-reference - 1] ?? [])];
           const kept = codes.filter((code) => !retired.has(code >> 4) && this.holders.isAlive(code >> 4));
           if (kept.length !== codes.length) {
-            this.writeEntries(cursor, reference, kept);
+            let replacement = memo.get(reference);
+            if (replacement === undefined) {
+              replacement = this.referenceFor(kept);
+              this.retain(reference);
+              this.retain(replacement);
+              memo.set(reference, replacement);
+            }
+            this.assignReference(cursor, reference, replacement);
             // A deletion may shift the next entry into this slot: look at it again.
             if (kept.length === 0) continue;
           }
@@ -543,6 +548,10 @@ export class InMemoryKvIndexBackend implements KvIndexBackend {
     if (this.sweepCursor >= this.sweepCapacity) {
       this.holders.releaseRetired(retired);
       this.sweepingIds = null;
+    }
+    for (const [oldReference, newReference] of memo) {
+      this.release(oldReference);
+      this.release(newReference);
     }
   }
 }

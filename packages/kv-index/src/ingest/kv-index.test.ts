@@ -90,6 +90,75 @@ describe('KvIndex', () => {
     expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'a:1': 4 });
   });
 
+  it('bounds store-only tiers by capacity per endpoint, oldest first, and keeps TTL expiry working', async () => {
+    let now = 0;
+    const clock = () => now;
+    const index = createIndex({
+      now: clock,
+      backend: new InMemoryKvIndexBackend({ now: clock }),
+      storeOnlyTiers: { cpu: { maxBlocks: 4 }, disk: { ttlMilliseconds: 1000 } },
+    });
+    const other = Array.from({ length: 64 }, (_, position) => 5000 + position);
+    const otherHashes = engineHasher.hash(other);
+    await index.ingest({
+      endpointKey: 'a:1',
+      modelName: model,
+      batch: batch([stored(0, 4, null, { medium: 'CPU' })]),
+    });
+    await index.ingest({
+      endpointKey: 'a:1',
+      modelName: model,
+      batch: batch([stored(0, 4, null, { medium: 'CPU', blockHashes: otherHashes, tokenIds: other })]),
+    });
+    // Capacity 4: the first prompt's 4 CPU blocks were evicted when the second's arrived.
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({});
+    expect((await index.scoreTokens(other, model)).scores['a:1']).toBeCloseTo(3.2);
+    // A capacity-only tier does not hold up TTL expiry of another tier.
+    await index.ingest({
+      endpointKey: 'b:1',
+      modelName: model,
+      batch: batch([stored(0, 4, null, { medium: 'DISK' })]),
+    });
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'b:1': 4 });
+    now = 1500;
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({});
+  });
+
+  it('expires parked events whose parent never arrives, so they cannot fill the pending set', async () => {
+    let now = 0;
+    const index = createIndex({
+      now: () => now,
+      maxPendingEvents: 2,
+      pendingParentTimeoutMilliseconds: 1000,
+    });
+    const orphan = stored(2, 4, 123n);
+    await index.ingest({ endpointKey: 'a:1', modelName: model, batch: batch([orphan, orphan]) });
+    expect(index.pendingEvents).toBe(2);
+    now = 5000;
+    // The stale orphans are gone; a real out-of-order child can park and be stitched.
+    await index.ingest({
+      endpointKey: 'b:1',
+      modelName: model,
+      batch: batch([stored(2, 4, engineHashes[1] as bigint)]),
+    });
+    expect(index.pendingEvents).toBe(1);
+    expect(index.counters.orphanedEvents).toBe(2);
+    await index.ingest({ endpointKey: 'b:1', modelName: model, batch: batch([stored(0, 2, null)]) });
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'b:1': 4 });
+  });
+
+  it('removes every index block of an engine block larger than the index block', async () => {
+    const index = createIndex({ blockSize: 8 });
+    await index.ingest({ endpointKey: 'a:1', modelName: model, batch: batch([stored(0, 4, null)]) });
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({ 'a:1': 8 });
+    await index.ingest({
+      endpointKey: 'a:1',
+      modelName: model,
+      batch: batch([{ type: 'BlockRemoved', blockHashes: engineHashes.slice(0, 4), medium: 'GPU' }]),
+    });
+    expect((await index.scoreTokens(tokens, model)).scores).toEqual({});
+  });
+
   it('drops parked events of an endpoint when it is cleared, keeping other endpoints and ranks', async () => {
     const index = createIndex();
     const orphan = stored(2, 4, engineHashes[1] as bigint);

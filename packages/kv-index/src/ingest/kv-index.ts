@@ -71,16 +71,42 @@ interface PendingEvent {
   dataParallelRank: number | null;
   event: BlockStoredEvent;
   expiresAt: number;
+  /** Stitched, expired or cleared: no longer counted as pending. */
+  settled?: boolean;
 }
 
 interface StoreOnlyRecord {
   holder: Holder;
   tier: string;
+  /** Emptied once the blocks have been removed (by TTL or capacity). */
   engineKeys: bigint[];
-  expiresAt: number;
+  /** The capacity queue counting these blocks, when the tier has a capacity. */
+  capacityQueue?: StoreOnlyQueue;
+}
+
+/** Oldest first; `blocks` is the running total of the records' engine keys. */
+interface StoreOnlyQueue {
+  records: Array<{ record: StoreOnlyRecord; expiresAt: number }>;
+  blocks: number;
 }
 
 const rootParent = -1n;
+
+/**
+ * The engine-map keys of engine blocks that span `ratio` index blocks: per engine key, `ratio − 1`
+ * derived keys (a fixed odd-constant mix, collision-free in practice) then the engine key itself.
+ */
+function expandEngineKeys(engineKeys: ReadonlyArray<bigint>, ratio: number): ReadonlyArray<bigint> {
+  if (ratio === 1) return engineKeys;
+  const expanded: bigint[] = [];
+  for (const engineKey of engineKeys) {
+    for (let position = 1; position < ratio; position++) {
+      expanded.push(BigInt.asUintN(64, engineKey ^ (0x9e3779b97f4a7c15n * BigInt(position))));
+    }
+    expanded.push(engineKey);
+  }
+  return expanded;
+}
 
 /**
  * The prefix index: ingests decoded KV-event batches into a backend and scores prompts. Request
@@ -111,8 +137,14 @@ export class KvIndex {
   /** Waiting children by `${endpoint}|${rank}`, then parent engine key (bigint keys: no string per hash). */
   private readonly pending = new Map<string, Map<bigint, PendingEvent[]>>();
   private pendingCount = 0;
-  private readonly storeOnly: StoreOnlyRecord[] = [];
-  private readonly storeOnlyCounts = new Map<string, StoreOnlyRecord[]>();
+  /** Parked events in parking order (one timeout, so also expiry order). */
+  private readonly parkedOrder: Array<{ streamKey: string; parent: bigint; entry: PendingEvent }> = [];
+  /** Per engine stream: index blocks per engine block, learned from its BlockStored events. */
+  private readonly engineBlockRatios = new Map<string, number>();
+  /** Per tier with a TTL: records in store order (one TTL per tier, so also in expiry order). */
+  private readonly storeOnlyExpiry = new Map<string, StoreOnlyQueue>();
+  /** Per endpoint and tier with a capacity: records in store order. */
+  private readonly storeOnlyCapacity = new Map<string, StoreOnlyQueue>();
   private readonly lastWarning = new Map<string, number>();
 
   constructor(options: KvIndexOptions) {
@@ -143,6 +175,7 @@ export class KvIndex {
   /** Apply one batch from an engine, in order. */
   async ingest(input: { endpointKey: string; modelName: string; batch: KvEventBatch }): Promise<void> {
     await this.expireStoreOnly();
+    this.expirePending();
     const rank = input.batch.dataParallelRank;
     for (const event of input.batch.events) {
       if (event.type === 'BlockStored') {
@@ -156,7 +189,12 @@ export class KvIndex {
       } else if (event.type === 'BlockRemoved') {
         if (!this.isIndexedGroup(event.groupIdx ?? null, null)) continue;
         const holder = this.holderOf(input.endpointKey, rank, event.groupIdx ?? null);
-        await this.backend.removeBlocks(holder, this.tierOf(event.medium), event.blockHashes);
+        const ratio = this.engineBlockRatios.get(this.streamKey(input.endpointKey, rank)) ?? 1;
+        await this.backend.removeBlocks(
+          holder,
+          this.tierOf(event.medium),
+          expandEngineKeys(event.blockHashes, ratio),
+        );
         this.counters.removedBlocks += event.blockHashes.length;
       } else {
         await this.clearEndpoint(input.endpointKey, rank);
@@ -172,7 +210,10 @@ export class KvIndex {
       const [streamEndpoint, rank] = streamKey.split('|') as [string, string];
       if (streamEndpoint !== endpointKey) continue;
       if (dataParallelRank !== undefined && rank !== String(dataParallelRank ?? '')) continue;
-      for (const waiting of byParent.values()) this.pendingCount -= waiting.length;
+      for (const waiting of byParent.values()) {
+        for (const entry of waiting) entry.settled = true;
+        this.pendingCount -= waiting.length;
+      }
       this.pending.delete(streamKey);
     }
   }
@@ -251,11 +292,13 @@ export class KvIndex {
 
     if (event.tokenIds.length === 0) {
       // Token-less (offload) events: the blocks must already be known from GPU events.
-      const requestKeys = await this.backend.lookupRequestKeys(holder, engineKeys);
+      const ratio = this.engineBlockRatios.get(this.streamKey(endpointKey, entry.dataParallelRank)) ?? 1;
+      const expanded = expandEngineKeys(engineKeys, ratio);
+      const requestKeys = await this.backend.lookupRequestKeys(holder, expanded);
       const known = requestKeys.flatMap((key, index) =>
-        key === undefined ? [] : [{ key, engine: engineKeys[index] as bigint }],
+        key === undefined ? [] : [{ key, engine: expanded[index] as bigint }],
       );
-      this.counters.tokenlessUnknownBlocks += engineKeys.length - known.length;
+      this.counters.tokenlessUnknownBlocks += expanded.length - known.length;
       if (known.length > 0) {
         await this.store(
           holder,
@@ -309,13 +352,10 @@ export class KvIndex {
     // last of them (written last): the right parent for continuations. Its removal then drops only
     // that index block, which ends every prefix walk there (an overestimate of at most ratio − 1).
     const ratio = engineBlockSize / this.blockSize;
-    const alignedEngineKeys =
-      ratio === 1
-        ? engineKeys
-        : Array.from(
-            { length: requestKeys.length },
-            (_, index) => engineKeys[Math.floor(index / ratio)] as bigint,
-          );
+    this.engineBlockRatios.set(this.streamKey(endpointKey, entry.dataParallelRank), ratio);
+    // Each index block gets its own key in the engine map (derived from the engine key; the last one
+    // is the engine key itself, the parent of continuations), so a removal drops all of them.
+    const alignedEngineKeys = ratio === 1 ? engineKeys : expandEngineKeys(engineKeys, ratio);
     await this.store(holder, tier, requestKeys, alignedEngineKeys);
 
     // Children that arrived before this event can now be chained (nothing to look up when none wait).
@@ -328,6 +368,7 @@ export class KvIndex {
       byParent.delete(engineKey);
       this.pendingCount -= waiting.length;
       for (const child of waiting) {
+        child.settled = true;
         if (child.expiresAt < this.now()) {
           this.counters.orphanedEvents++;
           continue;
@@ -348,42 +389,51 @@ export class KvIndex {
     this.counters.storedBlocks += requestKeys.length;
     const bound = this.options.storeOnlyTiers?.[tier];
     if (!bound) return;
-    const record: StoreOnlyRecord = {
-      holder,
-      tier,
-      engineKeys: [...engineKeys],
-      expiresAt:
-        bound.ttlMilliseconds === undefined ? Number.POSITIVE_INFINITY : this.now() + bound.ttlMilliseconds,
-    };
-    this.storeOnly.push(record);
+    const record: StoreOnlyRecord = { holder, tier, engineKeys: [...engineKeys] };
+    if (bound.ttlMilliseconds !== undefined) {
+      const queue = this.storeOnlyExpiry.get(tier) ?? { records: [], blocks: 0 };
+      queue.records.push({ record, expiresAt: this.now() + bound.ttlMilliseconds });
+      this.storeOnlyExpiry.set(tier, queue);
+    }
     if (bound.maxBlocks !== undefined) {
-      const countKey = `${holder.endpointKey}|${tier}`;
-      const records = this.storeOnlyCounts.get(countKey) ?? [];
-      records.push(record);
-      this.storeOnlyCounts.set(countKey, records);
-      let total = records.reduce((sum, item) => sum + item.engineKeys.length, 0);
-      while (total > bound.maxBlocks && records.length > 0) {
-        const oldest = records.shift() as StoreOnlyRecord;
-        total -= oldest.engineKeys.length;
-        oldest.expiresAt = Number.NEGATIVE_INFINITY;
-        await this.removeStoreOnly(oldest);
+      const key = `${holder.endpointKey}|${tier}`;
+      const queue = this.storeOnlyCapacity.get(key) ?? { records: [], blocks: 0 };
+      queue.records.push({ record, expiresAt: Number.POSITIVE_INFINITY });
+      queue.blocks += record.engineKeys.length;
+      record.capacityQueue = queue;
+      this.storeOnlyCapacity.set(key, queue);
+      while (queue.blocks > bound.maxBlocks && queue.records.length > 0) {
+        await this.removeStoreOnly((queue.records.shift() as { record: StoreOnlyRecord }).record);
       }
     }
   }
 
   private async removeStoreOnly(record: StoreOnlyRecord): Promise<void> {
     if (record.engineKeys.length === 0) return;
-    await this.backend.removeBlocks(record.holder, record.tier, record.engineKeys);
-    this.counters.expiredStoreOnlyBlocks += record.engineKeys.length;
+    const count = record.engineKeys.length;
+    const keys = record.engineKeys;
     record.engineKeys = [];
+    if (record.capacityQueue) record.capacityQueue.blocks -= count;
+    await this.backend.removeBlocks(record.holder, record.tier, keys);
+    this.counters.expiredStoreOnlyBlocks += count;
   }
 
   private async expireStoreOnly(): Promise<void> {
-    if (this.storeOnly.length === 0) return;
+    if (this.storeOnlyExpiry.size === 0) return;
     const now = this.now();
-    // Records are appended in time order per TTL; scan the head and drop what has expired.
-    while (this.storeOnly.length > 0 && (this.storeOnly[0] as StoreOnlyRecord).expiresAt <= now) {
-      await this.removeStoreOnly(this.storeOnly.shift() as StoreOnlyRecord);
+    for (const queue of this.storeOnlyExpiry.values()) {
+      while (queue.records.length > 0 && (queue.records[0] as { expiresAt: number }).expiresAt <= now) {
+        await this.removeStoreOnly((queue.records.shift() as { record: StoreOnlyRecord }).record);
+      }
+    }
+    // Capacity queues shed records that the TTL already emptied, so they stay bounded.
+    for (const queue of this.storeOnlyCapacity.values()) {
+      while (
+        queue.records.length > 0 &&
+        (queue.records[0] as { record: StoreOnlyRecord }).record.engineKeys.length === 0
+      ) {
+        queue.records.shift();
+      }
     }
   }
 
@@ -411,12 +461,40 @@ export class KvIndex {
       this.pending.set(streamKey, byParent);
     }
     const waiting = byParent.get(parent) ?? [];
-    waiting.push({
+    const parked: PendingEvent = {
       ...entry,
       expiresAt: this.now() + (this.options.pendingParentTimeoutMilliseconds ?? 60_000),
-    });
+    };
+    waiting.push(parked);
     byParent.set(parent, waiting);
+    this.parkedOrder.push({ streamKey, parent, entry: parked });
     this.pendingCount++;
+  }
+
+  /** Drop parked events whose parent did not arrive in time (they would otherwise fill the pending set). */
+  private expirePending(): void {
+    const now = this.now();
+    while (
+      this.parkedOrder.length > 0 &&
+      (this.parkedOrder[0] as { entry: PendingEvent }).entry.expiresAt <= now
+    ) {
+      const { streamKey, parent, entry } = this.parkedOrder.shift() as {
+        streamKey: string;
+        parent: bigint;
+        entry: PendingEvent;
+      };
+      if (entry.settled) continue;
+      entry.settled = true;
+      this.pendingCount--;
+      this.counters.orphanedEvents++;
+      const byParent = this.pending.get(streamKey);
+      const waiting = byParent?.get(parent);
+      if (!byParent || !waiting) continue;
+      const kept = waiting.filter((candidate) => candidate !== entry);
+      if (kept.length > 0) byParent.set(parent, kept);
+      else byParent.delete(parent);
+      if (byParent.size === 0) this.pending.delete(streamKey);
+    }
   }
 
   /** Number of events waiting for a parent. */

@@ -2,6 +2,8 @@ import { InvalidArgumentError, LlmdError, type Logger, noopLogger } from '@llmd/
 import { Subscriber } from 'zeromq';
 import { createKvEventBatchDecoder, type DecodedKvEventBatch } from '../events/decode-kv-event-batch.js';
 import { parseKvEventTopic } from '../events/parse-kv-event-topic.js';
+import { BoundedQueue } from './bounded-queue.js';
+import { runConnectReplay } from './connect-replay.js';
 import type { KvEventDelivery, KvEventPublisherIdentity, KvEventUncertainty } from './kv-event-delivery.js';
 import {
   type KvEventEndpointTarget,
@@ -20,9 +22,10 @@ import {
 } from './kv-event-subscriber-stats.js';
 import { parseLiveMessageFrames } from './live-message-frames.js';
 import { PerKeyThrottle } from './per-key-throttle.js';
-import { PublisherStream } from './publisher-stream.js';
+import { PublisherStream, type StreamBatch } from './publisher-stream.js';
 import { ReplaySlots } from './replay-slots.js';
 import { requestReplay } from './request-replay.js';
+import { waitForConnection } from './wait-for-connection.js';
 
 export interface KvEventSubscriber {
   readonly mode: 'central' | 'per-pod';
@@ -30,7 +33,10 @@ export interface KvEventSubscriber {
   readonly endpoint: string | undefined;
   /**
    * Per-pod mode: dial an engine (idempotent; a changed events endpoint reconnects, a changed
-   * replay endpoint applies to the next replay). Throws `invalid_argument` in central mode.
+   * replay endpoint applies to the next replay). With a replay endpoint, once the events socket has
+   * connected, everything the engine still buffers is replayed from sequence 0, so an idle engine's
+   * earlier batches are delivered without waiting for its next one; live batches wait meanwhile.
+   * Throws `invalid_argument` in central mode.
    */
   addEndpoint(target: KvEventEndpointTarget): void;
   /**
@@ -53,6 +59,18 @@ interface EndpointRecord {
   /** Per-pod mode only: what discovery reported, and the socket dialling it. */
   target: KvEventEndpointTarget | undefined;
   socket: Subscriber | undefined;
+  /** Per-pod mode with a replay endpoint: ends the wait for the connection and the replay after it. */
+  connectAbort: AbortController | undefined;
+  /** Live batches waiting while the replay after connecting runs; undefined otherwise. */
+  held: BoundedQueue<LiveBatch> | undefined;
+}
+
+/** A decoded live batch and the publisher it belongs to. */
+interface LiveBatch {
+  readonly topic: string;
+  readonly modelName: string;
+  readonly dataParallelRank: number | null;
+  readonly batch: StreamBatch;
 }
 
 type TotalsCounters = MutableCounters & {
@@ -153,9 +171,13 @@ class SubscriberRuntime {
       this.removeEndpoint(target.endpointKey);
     }
     const socket = this.createSocket();
+    const connectAbort = target.replayEndpoint === undefined ? undefined : new AbortController();
+    // Watch for the connection before dialling, so it cannot be missed.
+    const connected = connectAbort === undefined ? undefined : waitForConnection(socket, connectAbort.signal);
     try {
       socket.connect(target.eventsEndpoint);
     } catch (error) {
+      connectAbort?.abort();
       socket.close();
       throw new LlmdError(
         'invalid_argument',
@@ -166,15 +188,22 @@ class SubscriberRuntime {
     const record = this.newRecord(target.endpointKey);
     record.target = target;
     record.socket = socket;
+    record.connectAbort = connectAbort;
     this.endpoints.set(target.endpointKey, record);
     this.logger.debug({ ...target }, 'KV-event endpoint added');
     this.track(this.receiveLoop(socket, record));
+    if (connected !== undefined && connectAbort !== undefined) {
+      this.track(this.replayAfterConnecting(record, connected, connectAbort.signal));
+    }
   }
 
   removeEndpoint(endpointKey: string): boolean {
     const record = this.endpoints.get(endpointKey);
     if (record === undefined) return false;
     this.endpoints.delete(endpointKey);
+    // Before closing the socket: this also stops reading its connection monitor (see waitForConnection).
+    record.connectAbort?.abort();
+    record.held?.clear();
     record.socket?.close();
     for (const stream of record.streams.values()) this.track(stream.stop());
     this.publisherCount -= record.streams.size;
@@ -187,7 +216,7 @@ class SubscriberRuntime {
     const endpoints: KvEventEndpointStats[] = [];
     for (const record of this.endpoints.values()) {
       const publishers = [...record.streams.values()].map((stream) => stream.stats);
-      let state: KvEventStreamState = 'synced';
+      let state: KvEventStreamState = record.held === undefined ? 'synced' : 'replaying';
       for (const publisher of publishers) {
         if (statePrecedence[publisher.state] > statePrecedence[state]) state = publisher.state;
       }
@@ -247,7 +276,69 @@ class SubscriberRuntime {
       lastEventTime: null,
       target: undefined,
       socket: undefined,
+      connectAbort: undefined,
+      held: undefined,
     };
+  }
+
+  /**
+   * Per-pod mode: once the events socket has connected, replays the engine's buffer from sequence
+   * 0 (see `runConnectReplay`). Live batches arriving meanwhile are held back, then handed to their
+   * streams, where those the replay already delivered are dropped as duplicates.
+   */
+  private async replayAfterConnecting(
+    record: EndpointRecord,
+    connected: Promise<boolean>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!(await connected) || signal.aborted || this.endpoints.get(record.endpointKey) !== record) return;
+    // A live batch handled before the connection event was: its stream began as a first batch does.
+    if (record.streams.size > 0) return;
+    const endpoint = record.target?.replayEndpoint;
+    if (endpoint === undefined) return;
+    record.held = new BoundedQueue(this.settings.maxQueuedBatchesPerPublisher);
+    try {
+      await runConnectReplay({
+        endpoint,
+        requestReplay,
+        replayTimeoutMilliseconds: this.settings.replayTimeoutMilliseconds,
+        replaySlots: this.replaySlots,
+        decode: this.decode,
+        signal,
+        accept: (topic, batch) => this.acceptConnectReplayed(record, topic, batch),
+        count: (name) => this.count(record, name, 1),
+        malformed: (reason) => this.recordMalformed(record, reason, undefined),
+        logger: this.logger.child({ endpointKey: record.endpointKey }),
+      });
+    } finally {
+      const held = record.held;
+      record.held = undefined;
+      if (!signal.aborted) {
+        for (let live = held.shift(); live !== undefined; live = held.shift()) this.offerLive(record, live);
+      }
+    }
+  }
+
+  private async acceptConnectReplayed(
+    record: EndpointRecord,
+    topic: string,
+    batch: StreamBatch,
+  ): Promise<void> {
+    if (this.endpoints.get(record.endpointKey) !== record) return;
+    // The SUB socket would never have received it: not a batch of this subscription.
+    if (!topic.startsWith(this.settings.topicFilter)) {
+      this.recordMalformed(record, `replay answered with topic "${topic}", outside the topic filter`, topic);
+      return;
+    }
+    const modelName = parseKvEventTopic(topic, { defaultPort: this.settings.defaultPort })?.modelName ?? '';
+    const stream = this.streamFor(record, topic, modelName, batch.decoded.batch.dataParallelRank);
+    if (stream === undefined) return;
+    stream.offerReplayed(batch);
+    await stream.drained();
+  }
+
+  private offerLive(record: EndpointRecord, live: LiveBatch): void {
+    this.streamFor(record, live.topic, live.modelName, live.dataParallelRank)?.offer(live.batch);
   }
 
   /**
@@ -317,8 +408,14 @@ class SubscriberRuntime {
       this.recordMalformed(record, `batch ${sequence}: ${describeError(error)}`, topic);
       return;
     }
-    const stream = this.streamFor(record, topic, topicParts?.modelName ?? '', decoded.batch.dataParallelRank);
-    stream?.offer({ sequence, decoded });
+    const live: LiveBatch = {
+      topic,
+      modelName: topicParts?.modelName ?? '',
+      dataParallelRank: decoded.batch.dataParallelRank,
+      batch: { sequence, decoded },
+    };
+    if (record.held === undefined) this.offerLive(record, live);
+    else if (!record.held.push(live)) this.count(record, 'droppedBatches', 1);
   }
 
   /** The record for a topic's endpoint in central mode, created on first sight within limits. */

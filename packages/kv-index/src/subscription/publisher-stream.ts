@@ -17,6 +17,12 @@ export interface StreamBatch {
   readonly decoded: DecodedKvEventBatch;
 }
 
+/** A queued batch: live, or fetched by the replay made right after connecting. */
+interface InboxItem {
+  readonly batch: StreamBatch;
+  readonly replayed: boolean;
+}
+
 /** What a stream needs from its subscriber; callbacks must not throw. */
 export interface PublisherStreamContext {
   readonly identity: KvEventPublisherIdentity;
@@ -40,6 +46,8 @@ export interface PublisherStreamContext {
  * bounded queue drained by a single loop, so batches reach the consumer strictly in sequence order
  * even while a replay is fetching missing ones:
  *
+ * - batches of the replay made right after connecting (per-pod mode, {@link offerReplayed}) take
+ *   their place in the queue like live ones, and are handled like the batches of any replay;
  * - first batch: when a replay socket is known and the batch is not sequence 0, replay from 0 to
  *   fill what was published before the subscription reached the publisher;
  * - gap: replay from the first missing sequence; without a replay socket (or when a replay does
@@ -51,7 +59,7 @@ export interface PublisherStreamContext {
  */
 export class PublisherStream {
   private readonly context: PublisherStreamContext;
-  private readonly inbox: BoundedQueue<StreamBatch>;
+  private readonly inbox: BoundedQueue<InboxItem>;
   private readonly abortController = new AbortController();
   private lastDelivered: bigint | null = null;
   private lastReceived: bigint | null = null;
@@ -91,8 +99,22 @@ export class PublisherStream {
 
   /** Queues a live batch; never blocks. A full queue drops it, which later shows up as a gap. */
   offer(batch: StreamBatch): void {
+    this.enqueue({ batch, replayed: false });
+  }
+
+  /**
+   * Queues a batch the replay after connecting fetched, behind whatever is already queued. Like
+   * any replayed batch, the first one is the baseline, later ones already delivered are dropped,
+   * and a hole is reported as `uncertain`. Await {@link drained} before offering the next one, so
+   * a long replay never overflows the queue.
+   */
+  offerReplayed(batch: StreamBatch): void {
+    this.enqueue({ batch, replayed: true });
+  }
+
+  private enqueue(item: InboxItem): void {
     if (this.stopped) return;
-    if (!this.inbox.push(batch)) {
+    if (!this.inbox.push(item)) {
       this.context.count('droppedBatches');
       return;
     }
@@ -117,9 +139,10 @@ export class PublisherStream {
 
   private async pump(): Promise<void> {
     try {
-      for (let batch = this.inbox.shift(); batch !== undefined; batch = this.inbox.shift()) {
+      for (let item = this.inbox.shift(); item !== undefined; item = this.inbox.shift()) {
         if (this.stopped) return;
-        await this.processLive(batch);
+        if (item.replayed) await this.acceptReplayed(item.batch);
+        else await this.processLive(item.batch);
       }
     } catch (error) {
       // Only a bug can land here: every callback is wrapped. Keep the stream alive regardless.
