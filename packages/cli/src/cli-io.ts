@@ -1,3 +1,4 @@
+import { LlmdError } from '@llmd/core';
 /** Where a CLI run reads and writes; injectable so commands are testable without a child process. */
 export interface CliIo {
   readStdin(): Promise<string>;
@@ -15,7 +16,9 @@ export function processIo(): CliIo {
       let size = 0;
       for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > maximumStdinBytes) throw new Error(`stdin exceeds ${maximumStdinBytes} bytes`);
+        if (size > maximumStdinBytes) {
+          throw new LlmdError('invalid_argument', `stdin exceeds ${maximumStdinBytes} bytes`);
+        }
         chunks.push(chunk);
       }
       return Buffer.concat(chunks).toString('utf8');

@@ -22,7 +22,11 @@ export function createProgram(io: CliIo): Command {
     .version(cliVersion, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces on errors')
     .exitOverride()
-    .configureOutput(output);
+    .showSuggestionAfterError(false)
+    .configureOutput(output)
+    .action(() => {
+      throw new LlmdError('invalid_argument', 'missing command (run llmd --help)');
+    });
   for (const command of [
     createHashCommand(io),
     createTokenizeCommand(io),
@@ -59,7 +63,10 @@ export async function runCli(argv: ReadonlyArray<string>, io: CliIo): Promise<nu
     const stack = debug && error instanceof Error && error.stack ? `\n${error.stack}` : '';
     if (LlmdError.isInstance(error)) {
       io.writeStderr(`llmd: error: ${error.message}${stack}\n`);
-      return exitCodes.badInput;
+      // Exit 2 is for input the user can fix; failures of ours or of a remote service exit 1.
+      return error.code === 'internal' || error.code === 'render_failed'
+        ? exitCodes.failure
+        : exitCodes.badInput;
     }
     const message = error instanceof Error ? error.message : String(error);
     io.writeStderr(

@@ -107,3 +107,14 @@ describe.skipIf(!shared)(
     });
   },
 );
+
+describe('llmd usage errors', () => {
+  it('answers a missing or unknown command in one line with exit 2', async () => {
+    for (const argv of [[], ['hahs']]) {
+      const io = createMemoryIo();
+      expect(await runCli(argv, io)).toBe(2);
+      expect(io.stderr().trimEnd().split('\n')).toHaveLength(1);
+      expect(io.stderr()).toMatch(/^llmd: error: /);
+    }
+  });
+});

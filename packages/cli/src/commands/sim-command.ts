@@ -1,6 +1,7 @@
 import { ignoredVllmFlags, simConfigSchema, startSimServer } from '@llmd/sim';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
+import { z } from 'zod';
 import type { CliIo } from '../cli-io.js';
 import { parseFlags } from '../parse-flags.js';
 import { optionsFromSchema } from './options-from-schema.js';
@@ -15,7 +16,10 @@ export function createSimCommand(io: CliIo): Command {
   for (const flag of ignoredVllmFlags)
     command.addOption(new Option(`--${flag} [value]`, 'accepted for vLLM compatibility; ignored').hideHelp());
   return command.action(async (model: string | undefined, rawFlags: Record<string, unknown>) => {
-    const { drainTimeout, ...flags } = rawFlags;
+    const { drainTimeout: rawDrainTimeout, ...flags } = rawFlags;
+    const drainTimeout = parseFlags(z.object({ drainTimeout: z.coerce.number().nonnegative() }), {
+      drainTimeout: rawDrainTimeout,
+    }).drainTimeout;
     for (const flag of ignoredVllmFlags)
       delete flags[flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())];
     if (model !== undefined) flags.model ??= model;
