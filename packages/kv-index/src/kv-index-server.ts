@@ -235,6 +235,10 @@ export async function startKvIndexServer(
         replays: totals.replays,
         restarts: totals.restarts,
         malformed: totals.malformed,
+        unknownEventTags: totals.unknownEventTags,
+        droppedBatches: totals.droppedBatches,
+        uncertainties: totals.uncertainties,
+        handlerErrors: totals.handlerErrors,
       };
     },
     endpointStreams,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KvIndexBackend } from '../index/kv-index-backend.js';
 import type { KvIndex } from '../ingest/kv-index.js';
 
 export interface SubscriberCounters {
@@ -8,6 +9,10 @@ export interface SubscriberCounters {
   replays: number;
   restarts: number;
   malformed: number;
+  unknownEventTags: number;
+  droppedBatches: number;
+  uncertainties: number;
+  handlerErrors: number;
 }
 
 /** The index service's own registry: counters read from the index and subscriber at scrape time. */
@@ -16,7 +21,7 @@ export class KvIndexMetrics {
   readonly lookupLatency: Histogram;
   readonly lookups: Counter;
 
-  constructor(index: KvIndex, subscriberCounters: () => SubscriberCounters) {
+  constructor(index: KvIndex, subscriberCounters: () => SubscriberCounters, backend?: KvIndexBackend) {
     const registers = [this.registry];
     // Totals live in the index and subscriber; at scrape time each counter advances by what they
     // counted since the last scrape, so the exposition type stays `counter`.
@@ -102,6 +107,43 @@ export class KvIndexMetrics {
       'Messages that could not be decoded.',
       () => events().malformed,
     );
+    fromIndex(
+      'kvcache_index_unknown_event_tags_total',
+      'Events with a tag this index does not know (skipped).',
+      () => events().unknownEventTags,
+    );
+    fromIndex(
+      'kvcache_index_dropped_batches_total',
+      'Live batches dropped because a publisher queue was full (replayed later when possible).',
+      () => events().droppedBatches,
+    );
+    fromIndex(
+      'kvcache_index_uncertain_streams_total',
+      'Times a stream lost batches for good (no replay).',
+      () => events().uncertainties,
+    );
+    fromIndex(
+      'kvcache_index_handler_errors_total',
+      'Batches whose indexing failed (for example the backend was unreachable).',
+      () => events().handlerErrors,
+    );
+    if (backend) {
+      new Gauge({
+        name: 'kvcache_index_blocks',
+        help: 'Blocks held per tier, over all endpoints.',
+        labelNames: ['tier'],
+        registers,
+        async collect() {
+          const totals = new Map<string, number>();
+          for (const endpoint of await backend.endpointStats()) {
+            for (const [tier, count] of Object.entries(endpoint.blocksByTier))
+              totals.set(tier, (totals.get(tier) ?? 0) + count);
+          }
+          this.reset();
+          for (const [tier, count] of totals) this.set({ tier }, count);
+        },
+      });
+    }
     this.lookups = new Counter({
       name: 'kvcache_index_lookup_requests_total',
       help: 'Score lookups served.',

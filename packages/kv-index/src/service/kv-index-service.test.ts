@@ -111,6 +111,7 @@ describe('llmd index service', () => {
     const metrics = await (await fetch(`${service.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/kvcache_index_lookup_requests_total 1/);
     expect(metrics).toMatch(/# TYPE kvcache_index_admissions_total counter/);
+    expect(metrics).toMatch(/kvcache_index_blocks\{tier="speculative"\} 4/);
     expect((await fetch(`${service.httpUrl}/health`)).status).toBe(200);
   });
 

@@ -112,8 +112,19 @@ export async function startKvIndexService(options: KvIndexServiceOptions): Promi
   const maximumBodyBytes = options.maximumBodyBytes ?? 16 * 1024 * 1024;
   const subscriberCounters =
     options.subscriberCounters ??
-    (() => ({ batches: 0, events: 0, gaps: 0, replays: 0, restarts: 0, malformed: 0 }));
-  const metrics = new KvIndexMetrics(options.index, subscriberCounters);
+    (() => ({
+      batches: 0,
+      events: 0,
+      gaps: 0,
+      replays: 0,
+      restarts: 0,
+      malformed: 0,
+      unknownEventTags: 0,
+      droppedBatches: 0,
+      uncertainties: 0,
+      handlerErrors: 0,
+    }));
+  const metrics = new KvIndexMetrics(options.index, subscriberCounters, options.backend);
 
   const tokensFor = (body: z.output<typeof scoreRequestSchema>): number[] => {
     if (body.tokens) return body.tokens;
