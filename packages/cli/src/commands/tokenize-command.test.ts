@@ -52,7 +52,7 @@ describe('llmd tokenize', () => {
   });
 
   it.each([
-    [['--chat'], '[{"role":"robot","content":"x"}]', /chat messages \[0\]\.role: /],
+    [['--chat'], '[{"role":"","content":"x"}]', /chat messages \[0\]\.role: /],
     [['--chat'], '[]', /chat messages: /],
     [['--chat'], '{oops', /stdin is not JSON/],
   ])('rejects bad chat input %j %j with one line and exit 2', async (flags, stdin, message) => {

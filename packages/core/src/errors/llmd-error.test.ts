@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { InvalidArgumentError } from './invalid-argument-error.js';
-import { LlmdError } from './llmd-error.js';
+import { LlmdError, type LlmdErrorCode } from './llmd-error.js';
 import { parseWithSchema, ValidationError } from './validation-error.js';
 
 describe('LlmdError', () => {
@@ -15,6 +15,12 @@ describe('LlmdError', () => {
     expect(LlmdError.isInstance(foreign)).toBe(true);
     expect(LlmdError.isInstance(new Error('plain'))).toBe(false);
     expect(LlmdError.isInstance(undefined)).toBe(false);
+  });
+
+  it('has no code that nothing throws', () => {
+    // Type-level (checked by tsc): unknown algorithms fail option validation with invalid_argument.
+    expectTypeOf<'unknown_hash_algorithm'>().not.toExtend<LlmdErrorCode>();
+    expectTypeOf<'invalid_argument'>().toExtend<LlmdErrorCode>();
   });
 
   it('validation errors name the first failing field path', () => {

@@ -7,7 +7,6 @@ export type LlmdErrorCode =
   | 'invalid_config'
   | 'invalid_request'
   | 'invalid_token_ids'
-  | 'unknown_hash_algorithm'
   | 'tokenizer_load_failed'
   | 'tokenizer_not_found'
   | 'chat_template_failed'

@@ -241,6 +241,29 @@ describe('incremental chains', () => {
     expect(chain.states[1]).toBe(firstStates[1]);
   });
 
+  it('extendTo validates the whole input before changing the chain', () => {
+    const hasher = createBlockHasher({ algorithm: 'xxh64', blockSize: 16, modelName: 'm' });
+    const chain = hasher.startChain();
+    chain.append(oneTo(40));
+    const before = [...chain.hashes];
+    // The first two blocks are shared, so only tokens from index 32 on would be rehashed.
+    const invalid = [...oneTo(40), -5];
+    expect(() => chain.extendTo(invalid)).toThrow(/index 40 is -5/);
+    expect(chain.hashes).toEqual(before);
+    expect(chain.tokenCount).toBe(40);
+    expect(chain.append(oneTo(48).slice(40))).toEqual(hasher.hash(oneTo(48)).slice(2));
+  });
+
+  it('extendTo returns a copy the chain does not change afterwards', () => {
+    const hasher = createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 4, modelName: 'm' });
+    const chain = hasher.startChain();
+    const hashes = chain.extendTo(oneTo(8));
+    expect(hashes).not.toBe(chain.hashes);
+    chain.append(oneTo(4));
+    expect(hashes).toEqual(hasher.hash(oneTo(8)));
+    expect(chain.tokenCount).toBe(12);
+  });
+
   it('fork branches a shared prefix without disturbing the original', () => {
     const hasher = createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 4, modelName: 'm' });
     const base = hasher.startChain();
@@ -282,6 +305,57 @@ describe('bad input', () => {
     expect(() => createBlockHasher({ algorithm: 'cbor-fnv', blockSize: 0 })).toThrow(/blockSize/);
     expect(() => createBlockHasher({ algorithm: 'cbor-fnv', blockSize: -4 })).toThrow(/blockSize/);
   });
+
+  it.each([
+    ['sha256_cbor', 32],
+    ['sha256', 32],
+    ['xxhash_cbor', 16],
+    ['xxhash', 16],
+  ] as const)('%s: rejects a parent digest that is not %i bytes', (algorithm, digestSize) => {
+    const engineHasher = createBlockHasher({ algorithm, blockSize: 2, seed: '0' });
+    for (const size of [8, digestSize === 32 ? 16 : 32]) {
+      const parent = new Uint8Array(size);
+      for (const attempt of [
+        () => engineHasher.startChain({ parent }),
+        () => engineHasher.hash([1, 2], { parent }),
+        () => engineHasher.hashPacked([1, 2], { parent }),
+      ]) {
+        expect(attempt).toThrow(
+          expect.objectContaining({
+            code: 'invalid_argument',
+            path: 'parent',
+            message: expect.stringContaining(`${digestSize} bytes`),
+          }),
+        );
+      }
+    }
+    expect(engineHasher.hash([1, 2], { parent: new Uint8Array(digestSize) })).toHaveLength(1);
+  });
+
+  it.each(['cbor-fnv', 'xxh64'] as const)('%s: rejects parent keys outside [0, 2^64)', (algorithm) => {
+    const keyHasher = createBlockHasher({ algorithm, blockSize: 2, modelName: 'm' });
+    for (const parent of [-1n, 2n ** 64n]) {
+      for (const attempt of [
+        () => keyHasher.startChain({ parent }),
+        () => keyHasher.hash([1, 2], { parent }),
+        () => keyHasher.hashPacked([1, 2], { parent }),
+      ]) {
+        expect(attempt).toThrow(expect.objectContaining({ code: 'invalid_argument', path: 'parent' }));
+      }
+    }
+    expect(keyHasher.hash([1, 2], { parent: 2n ** 64n - 1n })).toHaveLength(1);
+  });
+
+  it.each(['cbor-fnv', 'xxh64'] as const)(
+    '%s: a parent key of 0 starts from the init hash, as in llm-d',
+    (algorithm) => {
+      const keyHasher = createBlockHasher({ algorithm, blockSize: 2, modelName: 'm' });
+      const fromRoot = keyHasher.hash([1, 2, 3, 4]);
+      expect(keyHasher.hash([1, 2, 3, 4], { parent: 0n })).toEqual(fromRoot);
+      expect([...keyHasher.hashPacked([1, 2, 3, 4], { parent: 0n })]).toEqual(fromRoot);
+      expect(keyHasher.startChain({ parent: 0n }).append([1, 2, 3, 4])).toEqual(fromRoot);
+    },
+  );
 
   it('requires the engine seed for vLLM algorithms', () => {
     expect(() => createBlockHasher({ algorithm: 'sha256_cbor', blockSize: 16 })).toThrow(/PYTHONHASHSEED/);

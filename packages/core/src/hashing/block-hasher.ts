@@ -9,6 +9,7 @@ import { type BlockHashChain, createHashChain } from './hash-chain.js';
 import { createRequestKeyStep } from './request-key-step.js';
 
 const maximumTokenId = 0xffffffff;
+const maximumRequestKey = 0xffffffffffffffffn;
 /** `hashPacked` writes 32-bit halves low word first, which is the BigUint64Array layout on little-endian hosts. */
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -43,8 +44,9 @@ export type BlockHasherOptions = z.input<typeof blockHasherOptionsSchema> & { al
 
 export interface StartChainOptions {
   /**
-   * Continue an existing chain: the parent block's raw digest (vLLM algorithms) or its 64-bit key
-   * (llm-d algorithms). Block indices then start at `firstBlockIndex` (default 1), so no cache salt.
+   * Continue an existing chain: the parent block's raw digest (vLLM algorithms: 32 bytes for sha256,
+   * 16 for xxhash) or its 64-bit key (llm-d algorithms, where 0 means no parent, as in llm-d). Block
+   * indices then start at `firstBlockIndex` (default 1), so no cache salt.
    */
   parent?: Uint8Array | bigint;
   firstBlockIndex?: number;
@@ -89,6 +91,7 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
   const algorithm = parsed.algorithm as HashAlgorithm;
   const blockSize = parsed.blockSize;
   let step: ChainStep<unknown>;
+  /** The chain state a caller's parent stands for; undefined when the chain starts at the root. */
   let parentFromCaller: (parent: Uint8Array | bigint) => unknown;
 
   if (isEngineHashAlgorithm(algorithm)) {
@@ -111,6 +114,7 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
       loraName: parsed.loraName,
       cacheSalt: parsed.cacheSalt,
     }) as ChainStep<unknown>;
+    const digestSize = algorithm.startsWith('sha256') ? 32 : 16;
     parentFromCaller = (parent) => {
       if (!(parent instanceof Uint8Array)) {
         throw new LlmdError(
@@ -119,6 +123,15 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
           {
             path: 'parent',
           },
+        );
+      }
+      // A digest of another size (a truncated 8-byte event hash, another algorithm's digest) would
+      // still hash, into values no engine ever publishes.
+      if (parent.length !== digestSize) {
+        throw new LlmdError(
+          'invalid_argument',
+          `${algorithm} parent digests are ${digestSize} bytes, got ${parent.length}`,
+          { path: 'parent' },
         );
       }
       return parent;
@@ -141,21 +154,30 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
           path: 'parent',
         });
       }
+      // Out-of-range keys would be silently wrapped to 64 bits (or rejected by Buffer deep inside).
+      if (parent < 0n || parent > maximumRequestKey) {
+        throw new LlmdError(
+          'invalid_argument',
+          `${algorithm} parent keys are unsigned 64-bit integers, got ${parent}`,
+          { path: 'parent' },
+        );
+      }
+      // llm-d reads an empty (zero) parent key as the start of a sequence, chaining from the init hash.
+      if (parent === 0n) return undefined;
       return algorithm === 'cbor-fnv' ? bigIntToUint64Parts(parent) : parent;
     };
   }
 
   // NONE_HASH / the init hash depend only on the configuration: compute once per hasher.
   const root = step.initialState();
+  const chainStart = (chainOptions: StartChainOptions): { state: unknown; firstBlockIndex: number } => {
+    const parent = chainOptions.parent === undefined ? undefined : parentFromCaller(chainOptions.parent);
+    if (parent === undefined) return { state: root, firstBlockIndex: 0 };
+    return { state: parent, firstBlockIndex: chainOptions.firstBlockIndex ?? 1 };
+  };
   const startChain = (chainOptions: StartChainOptions = {}): BlockHashChain => {
-    if (chainOptions.parent === undefined) return createHashChain(step, blockSize, assertTokenIds, root);
-    return createHashChain(
-      step,
-      blockSize,
-      assertTokenIds,
-      parentFromCaller(chainOptions.parent),
-      chainOptions.firstBlockIndex ?? 1,
-    );
+    const start = chainStart(chainOptions);
+    return createHashChain(step, blockSize, assertTokenIds, start.state, start.firstBlockIndex);
   };
 
   return {
@@ -164,8 +186,9 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
     startChain,
     hash(tokens, chainOptions = {}) {
       assertTokenIds(tokens);
-      let state = chainOptions.parent === undefined ? root : parentFromCaller(chainOptions.parent);
-      const firstBlockIndex = chainOptions.parent === undefined ? 0 : (chainOptions.firstBlockIndex ?? 1);
+      const start = chainStart(chainOptions);
+      let state = start.state;
+      const firstBlockIndex = start.firstBlockIndex;
       const blockCount = Math.floor(tokens.length / blockSize);
       const values = new Array<bigint>(blockCount);
       for (let block = 0; block < blockCount; block++) {
@@ -177,8 +200,9 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
     hashPacked(tokens, chainOptions = {}) {
       if (!littleEndian) return BigUint64Array.from(this.hash(tokens, chainOptions));
       assertTokenIds(tokens);
-      let state = chainOptions.parent === undefined ? root : parentFromCaller(chainOptions.parent);
-      const firstBlockIndex = chainOptions.parent === undefined ? 0 : (chainOptions.firstBlockIndex ?? 1);
+      const start = chainStart(chainOptions);
+      let state = start.state;
+      const firstBlockIndex = start.firstBlockIndex;
       const blockCount = Math.floor(tokens.length / blockSize);
       const packed = new BigUint64Array(blockCount);
       const words = new Uint32Array(packed.buffer);

@@ -17,9 +17,10 @@ export interface BlockHashChain<State = unknown> {
   append(tokens: ArrayLike<number>): bigint[];
   /**
    * Hash `tokens`, a whole sequence whose start may already be in this chain: the common full blocks
-   * are kept, the rest is rehashed. Returns all 64-bit values for `tokens`.
+   * are kept, the rest is rehashed. Returns all 64-bit values for `tokens` (a copy). Invalid ids
+   * throw before anything changes, with the index in `tokens`.
    */
-  extendTo(tokens: ArrayLike<number>): ReadonlyArray<bigint>;
+  extendTo(tokens: ArrayLike<number>): bigint[];
   /** An independent copy sharing nothing mutable. */
   fork(): BlockHashChain<State>;
 }
@@ -31,7 +32,7 @@ export function createHashChain<State>(
   parent: State = step.initialState(),
   firstBlockIndex = 0,
 ): BlockHashChain<State> {
-  return new HashChainImplementation(step, blockSize, validate, parent, firstBlockIndex, [], [], [], 0);
+  return new HashChainImplementation(step, blockSize, validate, parent, firstBlockIndex, [], [], []);
 }
 
 class HashChainImplementation<State> implements BlockHashChain<State> {
@@ -46,42 +47,23 @@ class HashChainImplementation<State> implements BlockHashChain<State> {
     readonly hashes: bigint[],
     /** Every full-block token, kept so `extendTo` can find the common prefix. */
     private readonly blockTokens: number[],
-    private tailLength: number,
+    /** Tokens after the last full block. */
     private tail: number[] = [],
   ) {}
 
   get tokenCount(): number {
-    return this.blockTokens.length + this.tailLength;
+    return this.blockTokens.length + this.tail.length;
   }
 
   append(tokens: ArrayLike<number>): bigint[] {
     this.validate(tokens);
-    const firstNew = this.hashes.length;
-    const blockSize = this.blockSize;
-    let offset = 0;
-    if (this.tailLength > 0) {
-      const needed = blockSize - this.tailLength;
-      if (tokens.length < needed) {
-        for (let index = 0; index < tokens.length; index++) this.tail.push(tokens[index] as number);
-        this.tailLength += tokens.length;
-        return [];
-      }
-      for (let index = 0; index < needed; index++) this.tail.push(tokens[index] as number);
-      this.pushBlock(this.tail, 0);
-      this.tail = [];
-      this.tailLength = 0;
-      offset = needed;
-    }
-    while (offset + blockSize <= tokens.length) {
-      this.pushBlock(tokens, offset);
-      offset += blockSize;
-    }
-    for (let index = offset; index < tokens.length; index++) this.tail.push(tokens[index] as number);
-    this.tailLength = tokens.length - offset;
-    return this.hashes.slice(firstNew);
+    return this.appendValid(tokens, 0);
   }
 
-  extendTo(tokens: ArrayLike<number>): ReadonlyArray<bigint> {
+  extendTo(tokens: ArrayLike<number>): bigint[] {
+    // Validate everything before truncating: a bad id late in the input must leave the chain intact
+    // and be reported at its index in `tokens`, not in the rehashed remainder.
+    this.validate(tokens);
     const blockSize = this.blockSize;
     let commonBlocks = 0;
     const comparableBlocks = Math.min(this.hashes.length, Math.floor(tokens.length / blockSize));
@@ -92,9 +74,9 @@ class HashChainImplementation<State> implements BlockHashChain<State> {
       }
     }
     this.truncate(commonBlocks);
-    const rest = Array.prototype.slice.call(tokens, commonBlocks * blockSize) as number[];
-    this.append(rest);
-    return this.hashes;
+    this.appendValid(tokens, commonBlocks * blockSize);
+    // A copy: the caller may keep or change it, and the next append must not change it under them.
+    return this.hashes.slice();
   }
 
   fork(): BlockHashChain<State> {
@@ -107,7 +89,6 @@ class HashChainImplementation<State> implements BlockHashChain<State> {
       [...this.states],
       [...this.hashes],
       [...this.blockTokens],
-      this.tailLength,
       [...this.tail],
     );
   }
@@ -117,7 +98,30 @@ class HashChainImplementation<State> implements BlockHashChain<State> {
     this.hashes.length = blocks;
     this.blockTokens.length = blocks * this.blockSize;
     this.tail = [];
-    this.tailLength = 0;
+  }
+
+  /** Append `tokens` from `start` on; the ids are already validated. Returns the new values. */
+  private appendValid(tokens: ArrayLike<number>, start: number): bigint[] {
+    const firstNew = this.hashes.length;
+    const blockSize = this.blockSize;
+    let offset = start;
+    if (this.tail.length > 0) {
+      const needed = blockSize - this.tail.length;
+      if (tokens.length - offset < needed) {
+        for (let index = offset; index < tokens.length; index++) this.tail.push(tokens[index] as number);
+        return [];
+      }
+      for (let index = offset; index < offset + needed; index++) this.tail.push(tokens[index] as number);
+      this.pushBlock(this.tail, 0);
+      this.tail = [];
+      offset += needed;
+    }
+    while (offset + blockSize <= tokens.length) {
+      this.pushBlock(tokens, offset);
+      offset += blockSize;
+    }
+    for (let index = offset; index < tokens.length; index++) this.tail.push(tokens[index] as number);
+    return this.hashes.slice(firstNew);
   }
 
   private pushBlock(tokens: ArrayLike<number>, start: number): void {

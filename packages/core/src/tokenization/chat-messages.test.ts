@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors/validation-error.js';
-import { validateChatRequest } from './chat-messages.js';
+import { type ChatMessage, validateChatRequest } from './chat-messages.js';
 
 describe('validateChatRequest', () => {
   it('flattens content to strings and keeps fields it does not model', () => {
@@ -23,12 +23,43 @@ describe('validateChatRequest', () => {
     expect(request.tools?.[0]?.function.name).toBe('lookup');
   });
 
+  it('shapes assistant tool calls as vLLM hands them to templates', () => {
+    const request = validateChatRequest([
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'a', type: 'function', function: { name: 'f', arguments: '{"city": "Paris"}' } },
+          { id: 'b', type: 'function', function: { name: 'g', arguments: '' } },
+          { id: 'c', type: 'function', function: { name: 'h', arguments: 'not json' } },
+          { id: 'd', type: 'function', function: { name: 'i', arguments: '[1]' } },
+          { id: 'e', type: 'function', function: { name: 'j', arguments: { x: 1 } } },
+        ],
+      },
+      { role: 'assistant', content: 'done', tool_calls: [] },
+      // Only assistant turns are shaped, as in vLLM.
+      { role: 'user', content: 'hi', tool_calls: [] },
+    ]);
+    // TemplateChatMessage omits through an index signature, which loses the typed tool_calls.
+    const calls = (request.messages[0] as ChatMessage).tool_calls;
+    expect(calls?.map((call) => call.function.arguments)).toEqual([
+      { city: 'Paris' },
+      {},
+      'not json',
+      '[1]',
+      { x: 1 },
+    ]);
+    expect(calls?.[0]).toMatchObject({ id: 'a', type: 'function', function: { name: 'f' } });
+    expect(request.messages[1]).not.toHaveProperty('tool_calls');
+    expect(request.messages[2]).toHaveProperty('tool_calls', []);
+  });
+
   it('names the failing field', () => {
     const cases: [unknown, string][] = [
       [
         [
           { role: 'user', content: 'hi' },
-          { role: 'bot', content: 'x' },
+          { role: '', content: 'x' },
         ],
         'messages[1].role',
       ],

@@ -39,9 +39,44 @@ export function validateChatRequest(
   const parsed = parseWithSchema(chatRequestSchema, { messages, tools }, 'invalid_request', 'chat request');
   if (options.allowNonTextParts !== true) rejectNonTextParts(parsed.messages);
   return {
-    messages: parsed.messages.map((message) => ({ ...message, content: flattenContent(message.content) })),
+    messages: parsed.messages.map(templateMessage),
     tools: parsed.tools,
   };
+}
+
+/** A message shaped as vLLM hands it to the template (see `_postprocess_messages` in its chat_utils). */
+function templateMessage(message: ChatMessage): TemplateChatMessage {
+  const shaped: TemplateChatMessage = { ...message, content: flattenContent(message.content) };
+  if (message.role !== 'assistant' || message.tool_calls === undefined) return shaped;
+  if (message.tool_calls.length === 0) {
+    // An empty list would send templates that test `'tool_calls' in message` down the tool-call path.
+    delete shaped.tool_calls;
+    return shaped;
+  }
+  shaped.tool_calls = message.tool_calls.map((call) => ({
+    ...call,
+    function: { ...call.function, arguments: templateArguments(call.function.arguments) },
+  }));
+  return shaped;
+}
+
+/**
+ * Tool-use templates expect arguments as a mapping (they print it with `tojson`), while OpenAI
+ * clients send a JSON string: vLLM parses it, and an empty string becomes `{}`. A string that is not
+ * a JSON object is kept as it is, so the template still sees what the caller wrote.
+ */
+function templateArguments(value: string | Record<string, unknown>): string | Record<string, unknown> {
+  if (typeof value !== 'string') return value;
+  if (value === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return value;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : value;
 }
 
 function rejectNonTextParts(messages: readonly ChatMessage[]): void {

@@ -113,6 +113,37 @@ describe('chat templates with Qwen3', () => {
     );
   });
 
+  it('parses JSON-string tool-call arguments into a mapping, as vLLM does before rendering', () => {
+    const assistantTurn = (argumentsText: string) =>
+      tokenizer.applyChatTemplate(
+        [
+          { role: 'user', content: 'Weather in Paris?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ type: 'function', function: { name: 'get_weather', arguments: argumentsText } }],
+          },
+        ],
+        { tools: [weatherTool], addGenerationPrompt: false },
+      );
+    // Qwen3 prints a string verbatim but a mapping through tojson (Python json.dumps spacing).
+    expect(assistantTurn('{"city":"Paris"}')).toContain(
+      '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>',
+    );
+    // vLLM turns an empty string into {}; a string that is not a JSON object stays as written.
+    expect(assistantTurn('')).toContain('{"name": "get_weather", "arguments": {}}');
+    expect(assistantTurn('{"city": oops')).toContain('{"name": "get_weather", "arguments": {"city": oops}');
+  });
+
+  it('renders a tool without description or parameters with nulls, as vLLM dumps its model', () => {
+    const rendered = tokenizer.applyChatTemplate(messages, {
+      tools: [{ type: 'function', function: { name: 'now', strict: true } }],
+    });
+    expect(rendered).toContain(
+      '<tools>\n{"type": "function", "function": {"name": "now", "description": null, "parameters": null, "strict": true}}\n</tools>',
+    );
+  });
+
   it('joins text content parts', () => {
     const rendered = tokenizer.applyChatTemplate(
       [
@@ -133,7 +164,7 @@ describe('chat templates with Qwen3', () => {
     const invalid = () =>
       tokenizer.applyChatTemplate([
         { role: 'user', content: 'Hi' },
-        { role: 'robot', content: 'beep' } as never,
+        { role: '', content: 'beep' },
       ]);
     expect(invalid).toThrow(ValidationError);
     expect(invalid).toThrow(expect.objectContaining({ code: 'invalid_request', path: 'messages[1].role' }));
@@ -149,9 +180,19 @@ describe('chat templates with Qwen3', () => {
         message: expect.stringMatching(/in-process/),
       }),
     );
-    expect(() =>
-      tokenizer.applyChatTemplate([{ role: 'user', content: [{ type: 'hologram' } as never] }]),
-    ).toThrow(expect.objectContaining({ path: 'messages[0].content' }));
+    // Unknown part types pass validation (vLLM accepts them) but cannot be rendered in-process.
+    expect(() => tokenizer.applyChatTemplate([{ role: 'user', content: [{ type: 'hologram' }] }])).toThrow(
+      expect.objectContaining({
+        path: 'messages[0].content[0].type',
+        message: expect.stringMatching(/hologram/),
+      }),
+    );
+    expect(() => tokenizer.applyChatTemplate([{ role: 'user', content: [{ type: 'text' }] }])).toThrow(
+      expect.objectContaining({
+        path: 'messages[0].content[0].type',
+        message: expect.stringMatching(/text field/),
+      }),
+    );
     expect(() =>
       tokenizer.applyChatTemplate(messages, { tools: [{ type: 'function', function: { name: '' } }] }),
     ).toThrow(expect.objectContaining({ path: 'tools[0].function.name' }));
@@ -202,6 +243,61 @@ describe('chat template selection', () => {
         tools: [weatherTool],
       }),
     ).toBe('<s>tools:get_weather');
+  });
+
+  it('prefers chat_template.jinja over every template in the config, as transformers does', () => {
+    const tokenizer = new HuggingFaceTokenizer({
+      tokenizerJson: syntheticMetaspaceTokenizerJson(),
+      tokenizerConfig: namedConfig,
+      chatTemplateFile: 'file:{{ messages[0].content }}',
+      name: 'synthetic',
+    });
+    expect(tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }])).toBe('file:hi');
+    expect(tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }], { tools: [weatherTool] })).toBe(
+      'file:hi',
+    );
+    const withStringTemplate = new HuggingFaceTokenizer({
+      tokenizerJson: syntheticMetaspaceTokenizerJson(),
+      tokenizerConfig: { chat_template: 'config:{{ messages[0].content }}' },
+      chatTemplateFile: 'file:{{ messages[0].content }}',
+      name: 'synthetic',
+    });
+    expect(withStringTemplate.applyChatTemplate([{ role: 'user', content: 'hi' }])).toBe('file:hi');
+  });
+
+  it('drops an empty tool_calls list and accepts any role, like vLLM', () => {
+    const tokenizer = new HuggingFaceTokenizer({
+      tokenizerJson: syntheticMetaspaceTokenizerJson(),
+      chatTemplateFile:
+        "{% for m in messages %}[{{ m.role }}:{{ 'tool_calls' in m }}:{{ m.tool_calls | length if m.tool_calls is defined else '-' }}]{% endfor %}",
+      name: 'synthetic',
+    });
+    expect(
+      tokenizer.applyChatTemplate([
+        { role: 'ipython', content: 'out' },
+        { role: 'assistant', content: 'plain', tool_calls: [] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+      ]),
+    ).toBe('[ipython:false:-][assistant:false:-][assistant:true:1]');
+  });
+
+  it("does not change the caller's messages when shaping tool calls", () => {
+    const tokenizer = new HuggingFaceTokenizer({
+      tokenizerJson: syntheticMetaspaceTokenizerJson(),
+      chatTemplateFile: '{{ messages[0].tool_calls[0].function.arguments.city }}',
+      name: 'synthetic',
+    });
+    const message = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ type: 'function' as const, function: { name: 'f', arguments: '{"city": "Paris"}' } }],
+    };
+    expect(tokenizer.applyChatTemplate([message])).toBe('Paris');
+    expect(message.tool_calls[0]?.function.arguments).toBe('{"city": "Paris"}');
   });
 
   it('uses chat_template.jinja content when the config has no template', () => {

@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { LlmdError } from '../errors/llmd-error.js';
-import type { ValidatedChatRequest } from './chat-messages.js';
+import type { ChatTool, ValidatedChatRequest } from './chat-messages.js';
 import { specialTokenNames, specialTokenText, type TokenizerConfig } from './tokenizer-files.js';
 
 export interface ChatTemplateSources {
@@ -10,12 +10,15 @@ export interface ChatTemplateSources {
   namedTemplates: ReadonlyMap<string, string>;
 }
 
-/** Collect the chat templates a tokenizer ships: `chat_template` (string or named list) or a `.jinja` file. */
+/** Collect the chat templates a tokenizer ships: a `.jinja` file or `chat_template` (string or named list). */
 export function chatTemplateSources(
   config: TokenizerConfig,
   templateFileContent: string | undefined,
 ): ChatTemplateSources {
   const namedTemplates = new Map<string, string>();
+  // Recent transformers versions save the template as chat_template.jinja; when that file exists,
+  // transformers ignores every template in the config (named ones too), and vLLM renders what it loads.
+  if (templateFileContent !== undefined) return { defaultTemplate: templateFileContent, namedTemplates };
   let defaultTemplate: string | undefined;
   const configured = config.chat_template;
   if (typeof configured === 'string') {
@@ -24,8 +27,6 @@ export function chatTemplateSources(
     for (const { name, template } of configured) namedTemplates.set(name, template);
     defaultTemplate = namedTemplates.get('default');
   }
-  // Recent transformers versions save the template as chat_template.jinja instead of inside the config.
-  defaultTemplate ??= templateFileContent;
   return { defaultTemplate, namedTemplates };
 }
 
@@ -78,7 +79,9 @@ export class ChatTemplateRenderer {
     context.messages = input.request.messages;
     // Templates test `if tools`, so an absent or empty list must stay falsy rather than become [].
     context.tools =
-      input.request.tools !== undefined && input.request.tools.length > 0 ? input.request.tools : null;
+      input.request.tools !== undefined && input.request.tools.length > 0
+        ? input.request.tools.map(templateTool)
+        : null;
     context.add_generation_prompt = input.addGenerationPrompt;
     try {
       return template.render(context);
@@ -111,6 +114,21 @@ export class ChatTemplateRenderer {
     this.compiled.set(source, template);
     return template;
   }
+}
+
+/**
+ * A tool as vLLM passes it to the template: its pydantic model dumped, so `description` and
+ * `parameters` are always present (null when not given) and declared fields come before extra ones.
+ * Templates print tools with `tojson`, so both matter for the tokens.
+ */
+function templateTool(tool: ChatTool): Record<string, unknown> {
+  const { type, function: definition, ...toolExtras } = tool;
+  const { name, description, parameters, ...functionExtras } = definition;
+  return {
+    type,
+    function: { name, description: description ?? null, parameters: parameters ?? null, ...functionExtras },
+    ...toolExtras,
+  };
 }
 
 function errorMessage(error: unknown): string {

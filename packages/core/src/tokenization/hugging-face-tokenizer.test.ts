@@ -6,7 +6,7 @@ import {
   sharedFixturesMissingMessage,
 } from '../testing/shared-fixtures.js';
 import { qwen3TokenizerDirectory } from './__fixtures__/qwen3-tokenizer.js';
-import type { HuggingFaceTokenizer } from './hugging-face-tokenizer.js';
+import { HuggingFaceTokenizer } from './hugging-face-tokenizer.js';
 import { loadTokenizer } from './load-tokenizer.js';
 
 const shared = findSharedFolder();
@@ -80,4 +80,34 @@ describe('HuggingFaceTokenizer with Qwen3', () => {
       });
     },
   );
+});
+
+describe('HuggingFaceTokenizer with a vocabulary that cannot cover the text', () => {
+  it('fails with tokenizer_load_failed instead of returning missing ids', async () => {
+    // WordPiece maps unknown words to unk_token; when that token is not in the vocabulary,
+    // tokenizers.js yields no id at all.
+    const tokenizer = new HuggingFaceTokenizer({
+      tokenizerJson: {
+        pre_tokenizer: { type: 'Whitespace' },
+        model: {
+          type: 'WordPiece',
+          unk_token: '[UNK]',
+          continuing_subword_prefix: '##',
+          max_input_chars_per_word: 100,
+          vocab: { hello: 0, world: 1 },
+        },
+      },
+      name: 'wordpiece-without-unk',
+    });
+    expect(tokenizer.encode('hello world')).toEqual([0, 1]);
+    for (const attempt of [() => tokenizer.encode('hello mars'), () => tokenizer.encodeToTokens('mars')]) {
+      expect(attempt).toThrow(
+        expect.objectContaining({
+          code: 'tokenizer_load_failed',
+          message: expect.stringContaining('wordpiece-without-unk'),
+        }),
+      );
+    }
+    await expect(tokenizer.tokenize('mars')).rejects.toThrow(LlmdError);
+  });
 });

@@ -26,7 +26,7 @@ export interface HuggingFaceTokenizerInit {
   tokenizerJson: unknown;
   /** The parsed content of `tokenizer_config.json`, when there is one. */
   tokenizerConfig?: unknown;
-  /** The content of a `chat_template.jinja` file, used when the config holds no template. */
+  /** The content of a `chat_template.jinja` file; it replaces any template in the config, as in transformers. */
   chatTemplateFile?: string | undefined;
   /** Where the tokenizer came from; appears in error messages and is the `name` of the tokenizer. */
   name: string;
@@ -108,7 +108,23 @@ export class HuggingFaceTokenizer implements Tokenizer, AsyncTokenizer {
     const encoding = this.implementation.encode(text, {
       add_special_tokens: options?.addSpecialTokens ?? true,
     });
+    this.assertEncodedIds(encoding.ids, encoding.tokens);
     return { ids: encoding.ids, tokens: encoding.tokens };
+  }
+
+  /**
+   * tokenizers.js yields a missing id instead of failing when a token is not in the vocabulary (a
+   * WordPiece model whose unk_token is absent): such ids would hash and route as garbage.
+   */
+  private assertEncodedIds(ids: readonly number[], tokens: readonly string[]): void {
+    for (let index = 0; index < ids.length; index++) {
+      const id = ids[index];
+      if (typeof id === 'number' && Number.isInteger(id) && id >= 0) continue;
+      throw new LlmdError(
+        'tokenizer_load_failed',
+        `Tokenizer ${this.name} produced no valid id for token ${JSON.stringify(tokens[index])} (got ${String(id)}); its vocabulary probably lacks the unknown token`,
+      );
+    }
   }
 
   decode(ids: readonly number[], options?: DecodeOptions): string {

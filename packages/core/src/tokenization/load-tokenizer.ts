@@ -12,9 +12,9 @@ export interface LoadTokenizerOptions extends ResolveTokenizerSourceOptions {
 
 /**
  * Load a tokenizer from a `tokenizer.json` path, a folder holding one (with `tokenizer_config.json`
- * and `chat_template.jinja` next to it when present) or a Hugging Face model id found in the local
- * cache. Missing files fail with `tokenizer_not_found`, unreadable or malformed ones with
- * `tokenizer_load_failed`; both messages name the path.
+ * and `chat_template.jinja` next to it when present; that file wins over a template in the config)
+ * or a Hugging Face model id found in the local cache. Missing files fail with `tokenizer_not_found`,
+ * unreadable or malformed ones with `tokenizer_load_failed`; both messages name the path.
  *
  * Parsing a large tokenizer (Qwen3: 11 MB of JSON) blocks the calling thread for a few hundred
  * milliseconds; load once and reuse, e.g. through `createTokenizerCache`.

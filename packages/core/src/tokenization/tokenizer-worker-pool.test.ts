@@ -74,10 +74,8 @@ describe('createTokenizerWorkerPool', () => {
   }, 60_000);
 
   it('validates chat messages in the calling thread', async () => {
-    await expect(pool.renderChat([{ role: 'narrator', content: 'x' } as never])).rejects.toBeInstanceOf(
-      ValidationError,
-    );
-    await expect(pool.renderChat([{ role: 'narrator', content: 'x' } as never])).rejects.toMatchObject({
+    await expect(pool.renderChat([{ role: '', content: 'x' }])).rejects.toBeInstanceOf(ValidationError);
+    await expect(pool.renderChat([{ role: '', content: 'x' }])).rejects.toMatchObject({
       path: 'messages[0].role',
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatCompletionRequestSchema, completionRequestSchema } from './openai-requests.js';
+import { chatCompletionRequestSchema, chatMessageText, completionRequestSchema } from './openai-requests.js';
 
 describe('OpenAI request schemas', () => {
   it('accepts every completion prompt form and keeps unknown fields for the model server', () => {
@@ -38,10 +38,40 @@ describe('OpenAI request schemas', () => {
     expect(parsed.cache_salt).toBe('tenant-a');
   });
 
+  it('accepts any role and content parts of types it does not know, as vLLM does', () => {
+    const parsed = chatCompletionRequestSchema.parse({
+      model: 'm',
+      messages: [
+        { role: 'ipython', content: 'result' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look: ' },
+            { type: 'image_embeds', image_embeds: 'AAAA' },
+            { type: 'thinking', thinking: 'hmm' },
+            { type: 'text', text: 'this' },
+          ],
+        },
+      ],
+    });
+    expect(parsed.messages[0]?.role).toBe('ipython');
+    expect(parsed.messages[1]?.content).toHaveLength(4);
+    expect(chatMessageText(parsed.messages[1] ?? {})).toBe('look: this');
+    // Text parts stay typed; a part still needs a string type and a role cannot be empty.
+    for (const message of [
+      { role: 'user', content: [{ type: 'text' }] },
+      { role: 'user', content: [{ type: 'text', text: 1 }] },
+      { role: 'user', content: [{ image_url: { url: 'x' } }] },
+      { role: '', content: 'x' },
+    ]) {
+      expect(chatCompletionRequestSchema.safeParse({ model: 'm', messages: [message] }).success).toBe(false);
+    }
+  });
+
   it('names the failing field path', () => {
     const result = chatCompletionRequestSchema.safeParse({
       model: 'm',
-      messages: [{ role: 'user' }, { role: 'robot' }],
+      messages: [{ role: 'user' }, { role: 42 }],
     });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.path).toEqual(['messages', 1, 'role']);

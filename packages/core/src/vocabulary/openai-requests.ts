@@ -47,9 +47,11 @@ export const completionRequestSchema = z
 export type CompletionRequest = z.output<typeof completionRequestSchema>;
 
 const textContentPartSchema = z.object({ type: z.literal('text'), text: z.string() }).loose();
+// vLLM keeps growing its list of part types (image_embeds, audio_url, thinking, …) and plugins add
+// more, so any other typed part passes through; only text parts are read here.
 const otherContentPartSchema = z
   .object({
-    type: z.enum(['image_url', 'input_audio', 'video_url', 'file', 'refusal', 'image', 'audio', 'video']),
+    type: z.string().refine((type) => type !== 'text', { error: 'a text part needs a string text field' }),
   })
   .loose();
 export const chatContentPartSchema = z.union([textContentPartSchema, otherContentPartSchema]);
@@ -66,7 +68,8 @@ export const chatToolCallSchema = z
 
 export const chatMessageSchema = z
   .object({
-    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
+    // vLLM accepts any role (Llama's `ipython`, custom template roles) and leaves it to the template.
+    role: z.string().min(1),
     content: z.union([z.string(), z.array(chatContentPartSchema), z.null()]).optional(),
     name: z.string().optional(),
     tool_calls: z.array(chatToolCallSchema).optional(),
