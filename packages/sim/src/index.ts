@@ -16,7 +16,12 @@ export type {
 } from './engine/engine-request.js';
 export { KvBlockPool } from './engine/kv-block-pool.js';
 export type { LatencyProfile } from './engine/latency-model.js';
-export { SimEngine, SimEngineFullError, type SimEngineOptions } from './engine/sim-engine.js';
+export {
+  SimEngine,
+  SimEngineClosedError,
+  SimEngineFullError,
+  type SimEngineOptions,
+} from './engine/sim-engine.js';
 export {
   createKvEventPublisher,
   encodeKvEventBatch,

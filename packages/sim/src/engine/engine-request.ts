@@ -40,6 +40,11 @@ export interface EngineRequestResult {
   timings: EngineRequestTimings;
   /** Prefill role: the pinned blocks a decoder would read. */
   remoteBlockIds: number[] | null;
+  /**
+   * Prefill role: the engine's own id for the pinned blocks, unique per request (the client's
+   * request id may repeat). The decoder names it to release them (`releaseRemoteBlocks`).
+   */
+  remoteRequestId: string | null;
 }
 
 export interface EngineRequestObserver {

@@ -3,7 +3,7 @@ import type { KvEvent } from '@llmd/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineRequestInput, EngineRequestResult } from './engine-request.js';
 import type { LatencyProfile } from './latency-model.js';
-import { SimEngine, type SimEngineOptions } from './sim-engine.js';
+import { SimEngine, SimEngineClosedError, type SimEngineOptions } from './sim-engine.js';
 
 const latency: LatencyProfile = {
   calculator: 'per-token',
@@ -259,6 +259,33 @@ describe('SimEngine', () => {
     expect(result.remoteBlockIds?.length).toBeGreaterThan(0);
     expect(engine.pool.usage).toBeGreaterThan(0);
     expect(engine.releaseRemoteBlocks('nope')).toBe(false);
+  });
+
+  it('pins prefill blocks under an id of its own, so a repeated client request id neither leaks nor steals a pin', async () => {
+    const { engine } = createEngine();
+    const prefill = (prompt: number[]) =>
+      run(engine, request(prompt, [1], { requestId: 'repeated', disaggregationRole: 'prefill' }));
+    const first = (await prefill(range(1, 8))).result;
+    const second = (await prefill(range(100, 8))).result;
+    expect(first.remoteRequestId).toEqual(expect.any(String));
+    expect(second.remoteRequestId).toEqual(expect.any(String));
+    expect(second.remoteRequestId).not.toBe(first.remoteRequestId);
+    expect(engine.releaseRemoteBlocks('repeated')).toBe(false);
+    expect(engine.releaseRemoteBlocks(first.remoteRequestId as string)).toBe(true);
+    // The second request's blocks stay pinned for its decoder.
+    expect(engine.pool.usage).toBeGreaterThan(0);
+    expect(engine.releaseRemoteBlocks(first.remoteRequestId as string)).toBe(false);
+    expect(engine.releaseRemoteBlocks(second.remoteRequestId as string)).toBe(true);
+    // Both pins are gone: nothing leaked.
+    expect(engine.pool.usage).toBe(0);
+  });
+
+  it('rejects submissions after close with a typed error (the server answers 503)', () => {
+    const { engine } = createEngine();
+    engine.close();
+    expect(() => engine.submit(request(range(1, 4)), { onToken() {}, onFinish() {} })).toThrow(
+      SimEngineClosedError,
+    );
   });
 
   it('reset clears the cache and reports AllBlocksCleared', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   type BlockHashChain,
@@ -71,6 +72,13 @@ export class SimEngineFullError extends Error {
   }
 }
 
+/** The engine was closed (the server is shutting down): the request should be retried elsewhere. */
+export class SimEngineClosedError extends Error {
+  constructor() {
+    super('the engine is shutting down');
+  }
+}
+
 /** The prompt needs more KV blocks than the whole pool: it could never run. */
 export class SimEngineCapacityError extends Error {
   constructor(
@@ -95,6 +103,7 @@ export class SimEngine {
   private readonly running = new Set<RunningRequest>();
   private readonly deadlines = new DeadlineHeap<RunningRequest>();
   private readonly hashers = new Map<string, BlockHasher>();
+  /** P/D prefill blocks kept for a decoder, by the engine's remote request id (never the client's id). */
   private readonly pinnedForDecoder = new Map<string, { blocks: KvBlock[]; timer: NodeJS.Timeout }>();
   private pendingEvents: KvEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -155,7 +164,7 @@ export class SimEngine {
   }
 
   submit(input: EngineRequestInput, observer: EngineRequestObserver): EngineRequestHandle {
-    if (this.closed) throw new Error('engine is closed');
+    if (this.closed) throw new SimEngineClosedError();
     if (this.waiting.length >= this.options.maximumWaitingQueueLength) {
       throw new SimEngineFullError(this.waiting.length);
     }
@@ -194,12 +203,15 @@ export class SimEngine {
     return reset;
   }
 
-  /** Release blocks a prefill kept for its decoder (called when the transfer completes). */
-  releaseRemoteBlocks(requestId: string): boolean {
-    const pinned = this.pinnedForDecoder.get(requestId);
+  /**
+   * Release blocks a prefill kept for its decoder (called when the transfer completes), by the
+   * `remoteRequestId` the prefill's result carried; false when nothing is pinned under it.
+   */
+  releaseRemoteBlocks(remoteRequestId: string): boolean {
+    const pinned = this.pinnedForDecoder.get(remoteRequestId);
     if (!pinned) return false;
     clearTimeout(pinned.timer);
-    this.pinnedForDecoder.delete(requestId);
+    this.pinnedForDecoder.delete(remoteRequestId);
     this.pool.release(pinned.blocks);
     this.requestStep();
     return true;
@@ -209,7 +221,8 @@ export class SimEngine {
   close(): void {
     this.closed = true;
     for (const request of [...this.waiting, ...this.running]) this.finish(request, 'abort');
-    for (const requestId of [...this.pinnedForDecoder.keys()]) this.releaseRemoteBlocks(requestId);
+    for (const remoteRequestId of [...this.pinnedForDecoder.keys()])
+      this.releaseRemoteBlocks(remoteRequestId);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -410,16 +423,22 @@ export class SimEngine {
     }
     this.running.delete(request);
     let remoteBlockIds: number[] | null = null;
+    let remoteRequestId: string | null = null;
     if (finishReason === 'remote_decode') {
       // Keep the prompt's blocks for the decoder until it reads them or the abort timeout passes.
+      // Pins are keyed by an id of our own: a client may repeat its X-Request-Id, and a shared key
+      // would leak the first pin and let its timer free the second request's blocks early.
       remoteBlockIds = request.blocks.map((block) => block.id);
-      const requestId = request.input.requestId;
+      remoteRequestId = `${request.input.requestId}-${randomUUID()}`;
+      // A leftover pin under the same key would otherwise lose its blocks for good.
+      this.releaseRemoteBlocks(remoteRequestId);
+      const pinnedId = remoteRequestId;
       const timer = setTimeout(
-        () => this.releaseRemoteBlocks(requestId),
+        () => this.releaseRemoteBlocks(pinnedId),
         this.realMilliseconds(this.options.remoteBlockTimeoutMilliseconds),
       );
       timer.unref();
-      this.pinnedForDecoder.set(requestId, { blocks: request.blocks, timer });
+      this.pinnedForDecoder.set(remoteRequestId, { blocks: request.blocks, timer });
     } else {
       this.pool.release(request.blocks);
     }
@@ -432,6 +451,7 @@ export class SimEngine {
       cachedTokens: request.cachedTokens,
       completionTokens: request.tokensEmitted,
       remoteBlockIds,
+      remoteRequestId,
       timings: {
         queueMilliseconds: this.modelMilliseconds(scheduledAt - request.submittedAt),
         prefillMilliseconds: this.modelMilliseconds(firstTokenAt - scheduledAt),

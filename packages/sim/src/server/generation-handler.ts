@@ -12,9 +12,10 @@ import {
 } from '@llmd/core';
 import type { FailureType } from '../config/sim-config.js';
 import type { EngineRequestResult } from '../engine/engine-request.js';
-import { SimEngineCapacityError, SimEngineFullError } from '../engine/sim-engine.js';
+import { SimEngineCapacityError, SimEngineClosedError, SimEngineFullError } from '../engine/sim-engine.js';
 import { planGeneration } from './generation-plan.js';
 import { HttpError, readJsonBody, sendJson, validationMessage } from './http-utilities.js';
+import { notifyPrefillerTransferDone } from './kv-transfer-release.js';
 import type { SimPodContext } from './sim-pod-context.js';
 
 export type GenerationKind = 'completion' | 'chat';
@@ -190,6 +191,13 @@ export async function handleGeneration(
   let finished = false;
   let lastTokenAt = 0;
   let sentRole = false;
+  let prefillerNotified = false;
+  /** P/D decode: the prefiller may free its pinned blocks once they are read (or will never be). */
+  const notifyPrefiller = () => {
+    if (role !== 'decode' || transfer === null || prefillerNotified) return;
+    prefillerNotified = true;
+    notifyPrefillerTransferDone(context, transfer);
+  };
 
   const chunkFor = (choice: Record<string, unknown>) =>
     `data: ${JSON.stringify({ id: responseId, object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [choice] })}\n\n`;
@@ -200,6 +208,10 @@ export async function handleGeneration(
     completion_tokens: result.completionTokens,
     prompt_tokens_details: { cached_tokens: result.cachedTokens },
   });
+
+  // A client that left while the body was read or the prompt tokenized would never see the
+  // response, and no 'close' event is left to abort it: do not start work for it.
+  if (response.destroyed || response.closed) return;
 
   const done = new Promise<void>((resolve) => {
     let handle: { abort(): void };
@@ -220,6 +232,8 @@ export async function handleGeneration(
           onScheduled: ({ cachedTokens }) =>
             context.metrics.recordScheduled(prompt.tokens.length, cachedTokens),
           onToken: (index) => {
+            // The first token comes after the simulated KV transfer has completed.
+            if (index === 0) notifyPrefiller();
             const now = performance.now();
             if (index > 0)
               context.metrics.recordInterTokenLatency(
@@ -270,6 +284,8 @@ export async function handleGeneration(
             const finishReason = result.finishReason === 'remote_decode' ? 'length' : result.finishReason;
             context.metrics.recordFinished(result, maxTokens, finishReason);
             if (result.finishReason === 'abort') {
+              // vLLM's decoder also notifies on abort: the blocks will not be read any more.
+              notifyPrefiller();
               if (!response.writableEnded) response.destroy();
               resolve();
               return;
@@ -309,7 +325,8 @@ export async function handleGeneration(
                 do_remote_decode: false,
                 remote_block_ids: result.remoteBlockIds ?? [],
                 remote_engine_id: context.engineId,
-                remote_request_id: requestId,
+                // The engine's id for the pin, not the client's (which may repeat).
+                remote_request_id: result.remoteRequestId,
                 remote_host: context.host,
                 remote_port: context.port,
                 tp_size: 1,
@@ -326,6 +343,8 @@ export async function handleGeneration(
       }
       if (error instanceof SimEngineCapacityError)
         throw new HttpError(400, error.message, 'BadRequestError', 'prompt');
+      if (error instanceof SimEngineClosedError)
+        throw new HttpError(503, 'The server is shutting down; retry on another replica.');
       throw error;
     }
     // A client that goes away mid-request frees its slot and blocks at once.

@@ -10,6 +10,7 @@ import {
 } from './auxiliary-handlers.js';
 import { handleGeneration } from './generation-handler.js';
 import { HttpError, sendError, sendJson } from './http-utilities.js';
+import { handleKvTransferRelease, kvTransferReleasePath } from './kv-transfer-release.js';
 import type { SimPodContext } from './sim-pod-context.js';
 
 type Handler = (
@@ -49,6 +50,7 @@ const routes: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = {
   '/v1/chat/completions/render': { POST: handleChatRender },
   '/v1/load_lora_adapter': { POST: handleLoadLora },
   '/v1/unload_lora_adapter': { POST: handleUnloadLora },
+  [kvTransferReleasePath]: { POST: handleKvTransferRelease },
   '/reset_prefix_cache': {
     POST: (_request, response, context) =>
       sendJson(response, 200, { reset: context.engine.resetPrefixCache() }),
