@@ -26,14 +26,15 @@ export interface ConnectReplayContext {
 }
 
 /**
- * Per-pod mode, right after the events socket connects (kv-events.md §8 #3, "replay(0) on
- * connect"): asks the engine's replay socket for everything from sequence 0, so batches it
- * published before this subscriber existed (or lost to the PUB/SUB slow-joiner window) are
- * delivered even if the engine stays idle. An empty buffer delivers nothing.
+ * Per-pod mode, right after dialling an engine (kv-events.md §8 #3, "replay(0) on connect"): asks
+ * its replay socket for everything from sequence 0, so batches it published before this subscriber
+ * existed (or lost to the PUB/SUB slow-joiner window) are delivered even if the engine stays idle.
+ * An empty buffer delivers nothing.
  *
- * A failure is counted and logged, and changes nothing else: no publisher is known yet to report
- * it for, and each publisher's first live batch then starts from 0 as usual, replaying (with the
- * usual fallback to `uncertain`) when that batch is not sequence 0.
+ * A failure (e.g. the timeout, also when the engine is not listening yet) is counted and logged,
+ * and changes nothing else: no publisher is known yet to report it for, and each publisher's first
+ * live batch then starts from 0 as before, replaying (with the usual fallback to `uncertain`) when
+ * that batch is not sequence 0.
  *
  * Replies without a topic (vLLM before PR #45177) cannot name their publisher, and so their model;
  * the replay stops there and the first live batch triggers the usual replay instead.

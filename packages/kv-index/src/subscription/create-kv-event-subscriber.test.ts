@@ -153,13 +153,26 @@ class RawPublisher {
  * A replay ROUTER answering like vLLM before PR #45177: `["", seq, payload]` without a topic,
  * then `["", ff×8, ""]`. With `answer: false` it swallows requests, to exercise the timeout.
  */
-async function startLegacyReplayServer(source: RawPublisher, answer: boolean): Promise<string> {
+function startLegacyReplayServer(source: RawPublisher, answer: boolean): Promise<string> {
+  return startReplayServer(source, { answer, withTopic: false });
+}
+
+/**
+ * A replay ROUTER serving `source.sent`; `withTopic` answers `["", topic, seq, payload]` like
+ * current vLLM. With `gate`, each request is answered only once the gate opens.
+ */
+async function startReplayServer(
+  source: RawPublisher,
+  options: { answer: boolean; withTopic: boolean; gate?: Promise<void> },
+): Promise<string> {
   const router = new Router({ linger: 0 });
   await router.bind('tcp://127.0.0.1:*');
   const empty = Buffer.alloc(0);
+  const topicFrames = options.withTopic ? [Buffer.from(source.topic)] : [];
   const serving = (async () => {
     for await (const [clientId, , startFrame] of router) {
-      if (!answer || clientId === undefined || startFrame === undefined) continue;
+      if (!options.answer || clientId === undefined || startFrame === undefined) continue;
+      await options.gate;
       const start = startFrame.readBigUInt64BE(0);
       const sequences = [...source.sent.keys()]
         .filter((sequence) => sequence >= start)
@@ -168,6 +181,7 @@ async function startLegacyReplayServer(source: RawPublisher, answer: boolean): P
         await router.send([
           clientId,
           empty,
+          ...topicFrames,
           encodeSequenceFrame(sequence),
           source.sent.get(sequence) as Uint8Array,
         ]);
@@ -304,6 +318,187 @@ describe('createKvEventSubscriber', { timeout: 30_000 }, () => {
     expect(subscriber.stats().totals.gaps - gapsBefore).toBe(1);
     expect(subscriber.stats().endpoints[0]).toMatchObject({ state: 'synced', uncertainties: 0 });
     expect(publisher.stats.replayRequests).toBeGreaterThanOrEqual(1);
+  });
+
+  it('per-pod: replays an idle engine’s earlier batches right after connecting', async () => {
+    const publisher = await startSimPublisher({
+      endpoint: 'tcp://127.0.0.1:*',
+      replayEndpoint: 'tcp://127.0.0.1:*',
+      topic: topicA,
+    });
+    // Published before the subscriber exists; the engine then stays idle.
+    publisher.publish([marker(1)]);
+    publisher.publish([marker(2)]);
+    await publisher.flush();
+    const recorder = new Recorder();
+    const subscriber = await startSubscriber({ mode: 'per-pod', ...recorder.callbacks });
+    subscriber.addEndpoint({
+      endpointKey: keyA,
+      eventsEndpoint: publisher.endpoint,
+      replayEndpoint: publisher.replayEndpoint ?? undefined,
+    });
+    await until(() => recorder.of(keyA).length === 2, 'both earlier batches');
+
+    expect(publisher.stats.nextSequence).toBe(2);
+    expect(publisher.stats.replayRequests).toBe(1);
+    expect(recorder.sequences(keyA)).toEqual([0n, 1n]);
+    expect(recorder.markers(keyA)).toEqual([1, 2]);
+    expect(recorder.of(keyA).map((delivery) => delivery.replayed)).toEqual([true, true]);
+    expect(recorder.of(keyA)[0]).toMatchObject({
+      endpointKey: keyA,
+      modelName: 'Qwen/Qwen3-32B',
+      topic: topicA,
+      dataParallelRank: 0,
+    });
+    expect(recorder.uncertainties).toEqual([]);
+    expect(subscriber.stats().endpoints[0]).toMatchObject({
+      state: 'synced',
+      lastSequence: 1n,
+      batches: 2,
+      replays: 1,
+      replayFailures: 0,
+      gaps: 0,
+    });
+
+    // When the engine publishes again, the live stream continues the replayed history.
+    await synchronise(
+      () => publisher.publish([probe]),
+      () => recorder.of(keyA).length > 2,
+    );
+    publisher.publish([marker(3)]);
+    await until(() => recorder.hasMarker(keyA, 3), 'marker 3');
+    expect(recorder.sequences(keyA)).toEqual(range(0n, BigInt(publisher.stats.nextSequence - 1)));
+    expect(recorder.markers(keyA)).toEqual([1, 2, 3]);
+    expect(recorder.of(keyA).at(-1)?.replayed).toBe(false);
+    expect(recorder.uncertainties).toEqual([]);
+  });
+
+  it('per-pod: an engine that has published nothing yet replays nothing, then is followed live', async () => {
+    const recorder = new Recorder();
+    const subscriber = await startSubscriber({ mode: 'per-pod', ...recorder.callbacks });
+    const publisher = await startSimPublisher({
+      endpoint: 'tcp://127.0.0.1:*',
+      replayEndpoint: 'tcp://127.0.0.1:*',
+      topic: topicA,
+    });
+    subscriber.addEndpoint({
+      endpointKey: keyA,
+      eventsEndpoint: publisher.endpoint,
+      replayEndpoint: publisher.replayEndpoint ?? undefined,
+    });
+    // The endpoint reads `replaying` from addEndpoint until the (empty) replay has ended.
+    await until(
+      () => publisher.stats.replayRequests === 1 && subscriber.stats().endpoints[0]?.state === 'synced',
+      'the replay after connecting',
+    );
+    expect(recorder.deliveries).toEqual([]);
+    expect(subscriber.stats().endpoints[0]).toMatchObject({
+      replays: 1,
+      replayFailures: 0,
+      batches: 0,
+      publishers: [],
+    });
+
+    await synchronise(
+      () => publisher.publish([probe]),
+      () => recorder.of(keyA).length > 0,
+    );
+    for (let value = 1; value <= 3; value += 1) publisher.publish([marker(value)]);
+    await until(() => recorder.hasMarker(keyA, 3), 'marker 3');
+
+    // Every batch exactly once, in order; the markers came live.
+    expect(recorder.sequences(keyA)).toEqual(range(0n, BigInt(publisher.stats.nextSequence - 1)));
+    expect(recorder.markers(keyA)).toEqual([1, 2, 3]);
+    expect(
+      recorder
+        .of(keyA)
+        .slice(-3)
+        .map((delivery) => delivery.replayed),
+    ).toEqual([false, false, false]);
+    expect(recorder.uncertainties).toEqual([]);
+    expect(subscriber.stats().endpoints[0]).toMatchObject({ state: 'synced', replayFailures: 0 });
+  });
+
+  it('per-pod: holds live batches behind the replay after connecting and drops what it delivered', async () => {
+    const recorder = new Recorder();
+    const subscriber = await startSubscriber({ mode: 'per-pod', ...recorder.callbacks });
+    const publisher = await RawPublisher.start(topicA);
+    // Batches 0 and 1 were published before the subscriber existed.
+    for (const value of [0, 1]) {
+      publisher.sent.set(
+        BigInt(value),
+        encodeKvEventBatch(
+          { timestamp: 1, events: [marker(value)], dataParallelRank: 0 },
+          { format: 'array' },
+        ),
+      );
+    }
+    publisher.nextSequence = 2n;
+    let openGate = (): void => {};
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const replayEndpoint = await startReplayServer(publisher, { answer: true, withTopic: true, gate });
+    subscriber.addEndpoint({ endpointKey: keyA, eventsEndpoint: publisher.endpoint, replayEndpoint });
+    // Live batches reach the subscriber but wait: the replay has not answered yet.
+    await synchronise(
+      () => publisher.publish([probe]),
+      () => subscriber.stats().totals.messages > 0,
+    );
+    expect(recorder.deliveries).toEqual([]);
+    expect(subscriber.stats().endpoints[0]?.state).toBe('replaying');
+    const lastBeforeReplay = publisher.nextSequence - 1n;
+    openGate();
+    await until(() => recorder.of(keyA).length === Number(lastBeforeReplay) + 1, 'the replayed batches');
+    await publisher.publish([marker(9)]);
+    await until(() => recorder.hasMarker(keyA, 9), 'marker 9');
+
+    // The replay answered with everything sent so far, live copies included: each delivered once.
+    expect(recorder.sequences(keyA)).toEqual(range(0n, lastBeforeReplay + 1n));
+    expect(recorder.markers(keyA)).toEqual([0, 1, 9]);
+    expect(recorder.of(keyA).map((delivery) => delivery.replayed)).toEqual([
+      ...range(0n, lastBeforeReplay).map(() => true),
+      false,
+    ]);
+    const [stats] = subscriber.stats().endpoints;
+    expect(stats).toMatchObject({ state: 'synced', replays: 1, gaps: 0, uncertainties: 0 });
+    expect(stats?.duplicates).toBeGreaterThanOrEqual(1);
+  });
+
+  it('per-pod: when the replay after connecting gets no answer, the first live batch falls back to uncertain', async () => {
+    const recorder = new Recorder();
+    const subscriber = await startSubscriber({
+      mode: 'per-pod',
+      ...recorder.callbacks,
+      replayTimeoutMilliseconds: 200,
+    });
+    const publisher = await RawPublisher.start(topicA);
+    const replayEndpoint = await startLegacyReplayServer(publisher, false);
+    subscriber.addEndpoint({ endpointKey: keyA, eventsEndpoint: publisher.endpoint, replayEndpoint });
+    await until(() => subscriber.stats().endpoints[0]?.replayFailures === 1, 'the replay to time out');
+    expect(recorder.deliveries).toEqual([]);
+    expect(recorder.uncertainties).toEqual([]);
+    expect(subscriber.stats().endpoints[0]).toMatchObject({ state: 'synced', replays: 1 });
+
+    // Batches 0–4 went unseen; the first live batch asks for them again, and again gets no answer.
+    publisher.nextSequence = 5n;
+    await synchronise(
+      () => publisher.publish([probe]),
+      () => recorder.of(keyA).length > 0,
+    );
+    const [first] = recorder.sequences(keyA);
+    expect(recorder.uncertainties).toEqual([
+      { endpointKey: keyA, uncertainty: { expected: 0n, received: first, reason: 'replay_failed' } },
+    ]);
+    await publisher.publish([marker(1)]);
+    await until(() => recorder.hasMarker(keyA, 1), 'marker 1');
+    expect(recorder.sequences(keyA)).toEqual(range(first ?? 0n, publisher.nextSequence - 1n));
+    expect(subscriber.stats().endpoints[0]).toMatchObject({
+      state: 'uncertain',
+      replays: 2,
+      replayFailures: 2,
+      uncertainties: 1,
+    });
   });
 
   it('central: binds, tells engines apart by topic and replays through replayEndpoints', async () => {

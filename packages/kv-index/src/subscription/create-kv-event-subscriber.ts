@@ -25,7 +25,6 @@ import { PerKeyThrottle } from './per-key-throttle.js';
 import { PublisherStream, type StreamBatch } from './publisher-stream.js';
 import { ReplaySlots } from './replay-slots.js';
 import { requestReplay } from './request-replay.js';
-import { waitForConnection } from './wait-for-connection.js';
 
 export interface KvEventSubscriber {
   readonly mode: 'central' | 'per-pod';
@@ -33,9 +32,9 @@ export interface KvEventSubscriber {
   readonly endpoint: string | undefined;
   /**
    * Per-pod mode: dial an engine (idempotent; a changed events endpoint reconnects, a changed
-   * replay endpoint applies to the next replay). With a replay endpoint, once the events socket has
-   * connected, everything the engine still buffers is replayed from sequence 0, so an idle engine's
-   * earlier batches are delivered without waiting for its next one; live batches wait meanwhile.
+   * replay endpoint applies to the next replay). With a replay endpoint, everything the engine
+   * still buffers is replayed from sequence 0 right after connecting, so an idle engine's earlier
+   * batches are delivered without waiting for its next one; live batches wait meanwhile.
    * Throws `invalid_argument` in central mode.
    */
   addEndpoint(target: KvEventEndpointTarget): void;
@@ -59,7 +58,7 @@ interface EndpointRecord {
   /** Per-pod mode only: what discovery reported, and the socket dialling it. */
   target: KvEventEndpointTarget | undefined;
   socket: Subscriber | undefined;
-  /** Per-pod mode with a replay endpoint: ends the wait for the connection and the replay after it. */
+  /** Per-pod mode with a replay endpoint: aborts the replay made right after connecting. */
   connectAbort: AbortController | undefined;
   /** Live batches waiting while the replay after connecting runs; undefined otherwise. */
   held: BoundedQueue<LiveBatch> | undefined;
@@ -171,13 +170,9 @@ class SubscriberRuntime {
       this.removeEndpoint(target.endpointKey);
     }
     const socket = this.createSocket();
-    const connectAbort = target.replayEndpoint === undefined ? undefined : new AbortController();
-    // Watch for the connection before dialling, so it cannot be missed.
-    const connected = connectAbort === undefined ? undefined : waitForConnection(socket, connectAbort.signal);
     try {
       socket.connect(target.eventsEndpoint);
     } catch (error) {
-      connectAbort?.abort();
       socket.close();
       throw new LlmdError(
         'invalid_argument',
@@ -188,20 +183,17 @@ class SubscriberRuntime {
     const record = this.newRecord(target.endpointKey);
     record.target = target;
     record.socket = socket;
-    record.connectAbort = connectAbort;
     this.endpoints.set(target.endpointKey, record);
     this.logger.debug({ ...target }, 'KV-event endpoint added');
     this.track(this.receiveLoop(socket, record));
-    if (connected !== undefined && connectAbort !== undefined) {
-      this.track(this.replayAfterConnecting(record, connected, connectAbort.signal));
-    }
+    if (target.replayEndpoint !== undefined)
+      this.track(this.replayAfterConnecting(record, target.replayEndpoint));
   }
 
   removeEndpoint(endpointKey: string): boolean {
     const record = this.endpoints.get(endpointKey);
     if (record === undefined) return false;
     this.endpoints.delete(endpointKey);
-    // Before closing the socket: this also stops reading its connection monitor (see waitForConnection).
     record.connectAbort?.abort();
     record.held?.clear();
     record.socket?.close();
@@ -282,20 +274,14 @@ class SubscriberRuntime {
   }
 
   /**
-   * Per-pod mode: once the events socket has connected, replays the engine's buffer from sequence
-   * 0 (see `runConnectReplay`). Live batches arriving meanwhile are held back, then handed to their
-   * streams, where those the replay already delivered are dropped as duplicates.
+   * Per-pod mode, right after dialling: replays the engine's buffer from sequence 0 (see
+   * `runConnectReplay`). Live batches arriving meanwhile are held back (bounded), then handed to
+   * their streams, where those the replay already delivered are dropped as duplicates.
    */
-  private async replayAfterConnecting(
-    record: EndpointRecord,
-    connected: Promise<boolean>,
-    signal: AbortSignal,
-  ): Promise<void> {
-    if (!(await connected) || signal.aborted || this.endpoints.get(record.endpointKey) !== record) return;
-    // A live batch handled before the connection event was: its stream began as a first batch does.
-    if (record.streams.size > 0) return;
-    const endpoint = record.target?.replayEndpoint;
-    if (endpoint === undefined) return;
+  private async replayAfterConnecting(record: EndpointRecord, endpoint: string): Promise<void> {
+    const abort = new AbortController();
+    const { signal } = abort;
+    record.connectAbort = abort;
     record.held = new BoundedQueue(this.settings.maxQueuedBatchesPerPublisher);
     try {
       await runConnectReplay({
@@ -313,6 +299,7 @@ class SubscriberRuntime {
     } finally {
       const held = record.held;
       record.held = undefined;
+      record.connectAbort = undefined;
       if (!signal.aborted) {
         for (let live = held.shift(); live !== undefined; live = held.shift()) this.offerLive(record, live);
       }

@@ -63,7 +63,10 @@ export interface KvEventEndpointTarget {
   readonly endpointKey: string;
   /** The engine's PUB socket, e.g. `tcp://10.0.0.7:5557`. */
   readonly eventsEndpoint: string;
-  /** The engine's replay ROUTER, e.g. `tcp://10.0.0.7:5558`. */
+  /**
+   * The engine's replay ROUTER, e.g. `tcp://10.0.0.7:5558`: asked for everything from sequence 0
+   * once the events socket connects, then to fill sequence gaps.
+   */
   readonly replayEndpoint?: string;
 }
 

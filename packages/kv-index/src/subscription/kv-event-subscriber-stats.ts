@@ -1,6 +1,7 @@
 /**
  * - `synced`: every batch since the first (or since the last restart) was delivered;
- * - `replaying`: a replay is filling a gap; live batches wait meanwhile;
+ * - `replaying`: a replay is filling a gap (or, per-pod, catching up after connecting); live batches
+ *   wait meanwhile;
  * - `uncertain`: some batches were lost for good; stays so until the engine restarts.
  */
 export type KvEventStreamState = 'synced' | 'replaying' | 'uncertain';
@@ -14,7 +15,7 @@ export interface KvEventCounters {
   readonly unknownEventTags: number;
   /** Sequence gaps seen (each one either replayed or reported as uncertain). */
   readonly gaps: number;
-  /** Replay requests started (including the one after subscribing). */
+  /** Replay requests started (including the one after connecting or subscribing). */
   readonly replays: number;
   readonly replayFailures: number;
   /** Calls to `onUncertain`. */

@@ -144,6 +144,26 @@ describe('PublisherStream', () => {
     expect(uncertainties).toEqual([]);
   });
 
+  it('delivers batches of the replay after connecting in order, then continues with live ones', async () => {
+    const { stream, log, offer, replayRequests, counters, uncertainties } = harness({
+      replayEndpoint: 'tcp://replay',
+      replies: (start) => (start === 5n ? [replayed(5)] : []),
+    });
+    // The buffer no longer held 0–2: the first replayed batch is the baseline.
+    stream.offerReplayed(live(3));
+    await stream.drained();
+    stream.offerReplayed(live(4));
+    await stream.drained();
+    expect(stream.stats.lastSequence).toBe(4n);
+    // 4 came live as well; 6 reveals that 5 was missed after the replay, which a replay fills.
+    await offer(4, 6, 7);
+    expect(log).toEqual(['replayed 3', 'replayed 4', 'replayed 5', 'live 6', 'live 7']);
+    expect(replayRequests).toEqual([5n]);
+    expect(counters).toMatchObject({ duplicates: 1, gaps: 1, replays: 1 });
+    expect(uncertainties).toEqual([]);
+    expect(stream.state).toBe('synced');
+  });
+
   it('fills a gap by replay while holding back live batches that arrive meanwhile', async () => {
     const gate = deferred();
     const { stream, log, offer, replayRequests, counters } = harness({
