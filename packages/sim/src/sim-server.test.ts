@@ -327,6 +327,7 @@ describe('metrics', () => {
       'vllm:generation_tokens_total',
       'vllm:time_to_first_token_seconds_bucket',
       'vllm:inter_token_latency_seconds_bucket',
+      'vllm:time_per_output_token_seconds_bucket',
       'vllm:e2e_request_latency_seconds_bucket',
       'vllm:request_success_total',
     ]) {

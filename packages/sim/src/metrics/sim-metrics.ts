@@ -42,6 +42,8 @@ export class SimMetrics {
   private readonly requestSuccess: Counter;
   private readonly timeToFirstToken: Histogram;
   private readonly interTokenLatency: Histogram;
+  /** vLLM's older name for the same per-token latency; dashboards and autoscaling recipes still read it. */
+  private readonly timePerOutputTokenPerToken: Histogram;
   private readonly timePerOutputToken: Histogram;
   private readonly endToEnd: Histogram;
   private readonly queueTime: Histogram;
@@ -163,6 +165,11 @@ export class SimMetrics {
       'Histogram of time to first token in seconds.',
       buckets.timeToFirstToken,
     );
+    this.timePerOutputTokenPerToken = histogram(
+      'vllm:time_per_output_token_seconds',
+      'Histogram of time per output token in seconds.',
+      buckets.interToken,
+    );
     this.interTokenLatency = histogram(
       'vllm:inter_token_latency_seconds',
       'Histogram of inter-token latency in seconds.',
@@ -221,6 +228,7 @@ export class SimMetrics {
 
   recordInterTokenLatency(seconds: number): void {
     this.interTokenLatency.observe(this.labels, seconds);
+    this.timePerOutputTokenPerToken.observe(this.labels, seconds);
   }
 
   recordFinished(result: EngineRequestResult, maxTokens: number, finishedReason: string): void {
@@ -231,6 +239,8 @@ export class SimMetrics {
     this.requestPromptTokens.observe(labels, result.promptTokens);
     this.requestGenerationTokens.observe(labels, result.completionTokens);
     this.requestMaxTokens.observe(labels, maxTokens);
+    // A request cut short by its client says nothing about latency: keep it out of the histograms.
+    if (result.finishReason === 'abort') return;
     this.queueTime.observe(labels, timings.queueMilliseconds / 1000);
     this.endToEnd.observe(labels, timings.endToEndMilliseconds / 1000);
     if (result.completionTokens > 0) {
@@ -244,8 +254,7 @@ export class SimMetrics {
         timings.decodeMilliseconds / 1000 / (result.completionTokens - 1),
       );
     }
-    if (result.finishReason !== 'abort' && result.finishReason !== 'error') {
+    if (result.finishReason !== 'error')
       this.requestSuccess.inc({ ...labels, finished_reason: finishedReason }, 1);
-    }
   }
 }
