@@ -19,18 +19,19 @@ function isWorkerSetup(value: unknown): value is WorkerSetup {
 
 function serve(port: MessagePort, setup: WorkerSetup): void {
   const send = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
-  const loaded: Promise<Tokenizer | undefined> = loadTokenizer(setup.source, setup.loadOptions).then(
-    (tokenizer) => {
+  // The prefix cache is built before `ready` is sent: invalid cache options must fail the load,
+  // not every request (the pool would otherwise keep replacing a worker that can never serve).
+  const loaded: Promise<Tokenizer | undefined> = loadTokenizer(setup.source, setup.loadOptions)
+    .then((tokenizer) => {
+      const serving =
+        setup.prefixCache === false ? tokenizer : createPrefixCachingTokenizer(tokenizer, setup.prefixCache);
       send({ type: 'ready', name: tokenizer.name, modelName: tokenizer.modelName });
-      return setup.prefixCache === false
-        ? tokenizer
-        : createPrefixCachingTokenizer(tokenizer, setup.prefixCache);
-    },
-    (error: unknown) => {
+      return serving;
+    })
+    .catch((error: unknown) => {
       send({ type: 'load-failed', error: serializeError(error) });
       return undefined;
-    },
-  );
+    });
 
   const answer = (tokenizer: Tokenizer, request: WorkerRequest): void => {
     try {

@@ -115,6 +115,19 @@ describe('createTokenizerWorkerPool', () => {
     }
   }, 60_000);
 
+  it('fails ready() when the prefix-cache options are invalid, instead of serving errors forever', async () => {
+    const misconfigured = createTokenizerWorkerPool({
+      source: qwen3TokenizerDirectory(),
+      size: 1,
+      prefixCache: { chunkCharacters: 8 },
+    });
+    try {
+      await expect(misconfigured.ready()).rejects.toThrow(/chunkCharacters/);
+    } finally {
+      await misconfigured.close();
+    }
+  }, 60_000);
+
   it.skipIf(!existsSync(threadsDirectory))(
     'terminates its threads on close and rejects later requests',
     async () => {
