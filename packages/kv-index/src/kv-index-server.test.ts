@@ -65,6 +65,42 @@ async function publishUntil(
   throw new Error('the index never reached the expected state');
 }
 
+describe('llmd index settings', () => {
+  it('applies --tier-weights and --store-only-tiers', async () => {
+    const server = await startKvIndexServer({
+      zmqBind: 'tcp://127.0.0.1:*',
+      httpPort: 0,
+      blockSize,
+      tierWeights: ['cpu=0.5'],
+      storeOnlyTiers: ['cpu:max=2'],
+    });
+    closers.push(() => server.close());
+    const tokens = tokensOf(900);
+    await server.index.ingest({
+      endpointKey: '10.0.0.1:8000',
+      modelName: model,
+      batch: {
+        timestamp: 0,
+        dataParallelRank: 0,
+        events: [{ ...(stored(tokens, 0, 4) as Extract<KvEvent, { type: 'BlockStored' }>), medium: 'CPU' }],
+      },
+    });
+    // Capacity is accounted per stored event, oldest first: a 4-block event over a 2-block bound is
+    // dropped whole. A 2-block event fits and scores 2 × 0.5.
+    expect(await score(server, { model, tokens })).toEqual({});
+    await server.index.ingest({
+      endpointKey: '10.0.0.2:8000',
+      modelName: model,
+      batch: {
+        timestamp: 0,
+        dataParallelRank: 0,
+        events: [{ ...(stored(tokens, 0, 2) as Extract<KvEvent, { type: 'BlockStored' }>), medium: 'CPU' }],
+      },
+    });
+    expect(await score(server, { model, tokens })).toEqual({ '10.0.0.2:8000': 1 });
+  });
+});
+
 describe('llmd index follows a vLLM-format publisher', () => {
   it.each(['array', 'map'] as const)(
     '%s encoding: stored, removed, cleared, a gap replayed, an engine restart',

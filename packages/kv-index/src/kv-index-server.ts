@@ -39,6 +39,36 @@ const podEventEndpointSchema = z.string().transform((value, context) => {
   return { endpointKey: match[1] as string, eventsEndpoint: match[2] as string, replayEndpoint: match[3] };
 });
 
+/** `tier=weight`, e.g. `cpu=0.8`. */
+const tierWeightSchema = z.string().transform((value, context) => {
+  const match = /^([a-z][a-z0-9_-]*)=(\d+(?:\.\d+)?)$/i.exec(value.trim());
+  if (!match) {
+    context.addIssue({ code: 'custom', message: `"${value}" is not tier=weight (for example cpu=0.8)` });
+    return z.NEVER;
+  }
+  return [(match[1] as string).toLowerCase(), Number(match[2])] as const;
+});
+
+/** `tier:ttl=<ms>` and/or `max=<blocks>`, e.g. `cpu:ttl=600000,max=200000` (tiers without removal events, like LMCache). */
+const storeOnlyTierSchema = z.string().transform((value, context) => {
+  const match = /^([a-z][a-z0-9_-]*):((?:ttl|max)=\d+)(?:,((?:ttl|max)=\d+))?$/i.exec(value.trim());
+  if (!match) {
+    context.addIssue({
+      code: 'custom',
+      message: `"${value}" is not tier:ttl=<ms>[,max=<blocks>] (for example cpu:ttl=600000,max=200000)`,
+    });
+    return z.NEVER;
+  }
+  const bound: { ttlMilliseconds?: number; maxBlocks?: number } = {};
+  for (const part of [match[2], match[3]]) {
+    if (!part) continue;
+    const [name, number] = part.split('=') as [string, string];
+    if (name.toLowerCase() === 'ttl') bound.ttlMilliseconds = Number(number);
+    else bound.maxBlocks = Number(number);
+  }
+  return [(match[1] as string).toLowerCase(), bound] as const;
+});
+
 /** Every `llmd index` setting; keys are the camelCase of the flags. */
 export const kvIndexServerConfigSchema = z
   .object({
@@ -99,6 +129,14 @@ export const kvIndexServerConfigSchema = z
       .optional()
       .describe('tokenizer for "prompt" and "messages" requests (file, folder or cached model)'),
     redisUrl: z.string().optional().describe('share the index through Redis/Valkey (redis://, valkey://)'),
+    tierWeights: z
+      .array(tierWeightSchema)
+      .default([])
+      .describe('score weight per tier, tier=weight (defaults gpu=1, cpu=0.8)'),
+    storeOnlyTiers: z
+      .array(storeOnlyTierSchema)
+      .default([])
+      .describe('bound tiers that send no removals (LMCache): tier:ttl=<ms>[,max=<blocks per endpoint>]'),
     speculativeTtl: z.coerce
       .number()
       .int()
@@ -144,6 +182,8 @@ export async function startKvIndexServer(
     blockSize: config.blockSize,
     hashSeed: config.hashSeed,
     requestKeyAlgorithm: config.requestKeyAlgo,
+    tierWeights: Object.fromEntries(config.tierWeights),
+    storeOnlyTiers: Object.fromEntries(config.storeOnlyTiers),
     ...(config.engineHashAlgo
       ? {
           engineHashing: { algorithm: config.engineHashAlgo, seed: config.engineHashSeed ?? config.hashSeed },

@@ -103,6 +103,16 @@ describe('llmd index flags', () => {
     const badPod = createMemoryIo();
     expect(await runCli(['index', '--pod-event-endpoints', 'nonsense'], badPod)).toBe(2);
     expect(badPod.stderr()).toMatch(/--pod-event-endpoints: "nonsense" is not ip:port=tcp/);
+    const badWeight = createMemoryIo();
+    expect(await runCli(['index', '--zmq-bind', 'tcp://*:1', '--tier-weights', 'cpu=lots'], badWeight)).toBe(
+      2,
+    );
+    expect(badWeight.stderr()).toMatch(/--tier-weights: "cpu=lots" is not tier=weight/);
+    const badBound = createMemoryIo();
+    expect(
+      await runCli(['index', '--zmq-bind', 'tcp://*:1', '--store-only-tiers', 'cpu:forever'], badBound),
+    ).toBe(2);
+    expect(badBound.stderr()).toMatch(/--store-only-tiers: "cpu:forever" is not tier:ttl=/);
     const badAlgo = createMemoryIo();
     expect(await runCli(['index', '--zmq-bind', 'tcp://*:1', '--engine-hash-algo', 'md5'], badAlgo)).toBe(2);
     expect(badAlgo.stderr()).toMatch(/--engine-hash-algo/);
