@@ -357,6 +357,15 @@ describe('bad input', () => {
     },
   );
 
+  it('rejects pickle block sizes whose preimage would span several pickle frames', () => {
+    expect(() => createBlockHasher({ algorithm: 'sha256', blockSize: 16_384, seed: '0' })).toThrow(
+      /up to 8192 tokens/,
+    );
+    expect(createBlockHasher({ algorithm: 'sha256_cbor', blockSize: 16_384, seed: '0' }).blockSize).toBe(
+      16_384,
+    );
+  });
+
   it('requires the engine seed for vLLM algorithms', () => {
     expect(() => createBlockHasher({ algorithm: 'sha256_cbor', blockSize: 16 })).toThrow(/PYTHONHASHSEED/);
   });

@@ -9,6 +9,8 @@ import { type BlockHashChain, createHashChain } from './hash-chain.js';
 import { createRequestKeyStep } from './request-key-step.js';
 
 const maximumTokenId = 0xffffffff;
+/** Pickled blocks stay within one 64 KiB frame up to this size (≤ 6 bytes per token id). */
+const maximumPickleBlockSize = 8192;
 const maximumRequestKey = 0xffffffffffffffffn;
 /** `hashPacked` writes 32-bit halves low word first, which is the BigUint64Array layout on little-endian hosts. */
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -106,6 +108,14 @@ export function createBlockHasher(options: BlockHasherOptions): BlockHasher {
       throw new LlmdError('invalid_argument', `modelName does not enter vLLM's ${algorithm} block hashes`, {
         path: 'modelName',
       });
+    }
+    if ((algorithm === 'sha256' || algorithm === 'xxhash') && blockSize > maximumPickleBlockSize) {
+      // CPython splits pickles over 64 KiB into several frames, which this encoder does not model.
+      throw new LlmdError(
+        'invalid_argument',
+        `${algorithm} (pickle) supports block sizes up to ${maximumPickleBlockSize} tokens`,
+        { path: 'blockSize' },
+      );
     }
     step = createEngineHashStep({
       algorithm,
