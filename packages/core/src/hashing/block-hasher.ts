@@ -9,7 +9,7 @@ import { type BlockHashChain, createHashChain } from './hash-chain.js';
 import { createRequestKeyStep } from './request-key-step.js';
 
 const maximumTokenId = 0xffffffff;
-/** Pickled blocks stay within one 64 KiB frame up to this size (≤ 6 bytes per token id). */
+/** Pickled blocks stay within one 64 KiB frame up to this size (at most 7 bytes per token id). */
 const maximumPickleBlockSize = 8192;
 const maximumRequestKey = 0xffffffffffffffffn;
 /** `hashPacked` writes 32-bit halves low word first, which is the BigUint64Array layout on little-endian hosts. */
