@@ -1,3 +1,3 @@
 export { InvalidArgumentError } from './invalid-argument-error.js';
 export { LlmdError, type LlmdErrorCode, type LlmdErrorOptions } from './llmd-error.js';
-export { parseWithSchema, ValidationError } from './validation-error.js';
+export { describeFirstIssue, formatIssuePath, parseWithSchema, ValidationError } from './validation-error.js';

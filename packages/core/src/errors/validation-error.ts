@@ -1,13 +1,24 @@
 import type { z } from 'zod';
 import { LlmdError, type LlmdErrorCode } from './llmd-error.js';
 
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
+/** A zod issue path as users write it: `messages[2].role`. */
+export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   let formatted = '';
   for (const segment of path) {
     if (typeof segment === 'number') formatted += `[${segment}]`;
     else formatted += formatted === '' ? String(segment) : `.${String(segment)}`;
   }
   return formatted;
+}
+
+/** `path: message` for the first issue (just the message when the issue is about the whole input). */
+export function describeFirstIssue(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): string {
+  const issue = issues[0];
+  if (!issue) return 'invalid value';
+  const path = formatIssuePath(issue.path);
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
 }
 
 /**
@@ -19,7 +30,7 @@ export class ValidationError extends LlmdError {
 
   constructor(code: LlmdErrorCode, subject: string, issues: ReadonlyArray<z.core.$ZodIssue>) {
     const first = issues[0];
-    const path = first ? formatPath(first.path) : '';
+    const path = first ? formatIssuePath(first.path) : '';
     const where = path === '' ? subject : `${subject} ${path}`;
     const more =
       issues.length > 1 ? ` (and ${issues.length - 1} more issue${issues.length > 2 ? 's' : ''})` : '';

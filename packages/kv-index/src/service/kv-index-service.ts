@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { chatMessageSchema, type Logger, noopLogger, type Tokenizer } from '@llmd/core';
+import { chatMessageSchema, describeFirstIssue, type Logger, noopLogger, type Tokenizer } from '@llmd/core';
 import { z } from 'zod';
 import type { KvIndexBackend } from '../index/kv-index-backend.js';
 import type { KvIndex } from '../ingest/kv-index.js';
@@ -96,15 +96,6 @@ async function readJson(request: IncomingMessage, maximumBytes: number): Promise
   }
 }
 
-function issueMessage(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  const issue = issues[0];
-  const path = issue?.path
-    .map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${String(segment)}`))
-    .join('')
-    .replace(/^\./, '');
-  return path ? `${path}: ${issue?.message}` : (issue?.message ?? 'invalid request');
-}
-
 /** `llmd index`'s servers: HTTP scoring and inspection, Prometheus metrics, and llm-d's gRPC API. */
 export async function startKvIndexService(options: KvIndexServiceOptions): Promise<KvIndexService> {
   const logger = options.logger ?? noopLogger;
@@ -173,7 +164,7 @@ export async function startKvIndexService(options: KvIndexServiceOptions): Promi
     if (path === '/v1/score') {
       if (request.method !== 'POST') throw new BadRequest(405, 'use POST /v1/score');
       const parsed = scoreRequestSchema.safeParse(await readJson(request, maximumBodyBytes));
-      if (!parsed.success) throw new BadRequest(400, issueMessage(parsed.error.issues));
+      if (!parsed.success) throw new BadRequest(400, describeFirstIssue(parsed.error.issues));
       const result = await score(tokensFor(parsed.data), parsed.data.model, parsed.data.endpoints);
       return send(response, 200, result);
     }

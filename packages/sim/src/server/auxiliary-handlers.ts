@@ -1,7 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { chatMessageSchema, chatToolSchema, completionPromptSchema, LlmdError } from '@llmd/core';
+import {
+  chatMessageSchema,
+  chatToolSchema,
+  completionPromptSchema,
+  describeFirstIssue,
+  LlmdError,
+} from '@llmd/core';
 import { z } from 'zod';
-import { HttpError, readJsonBody, sendJson, validationMessage } from './http-utilities.js';
+import { HttpError, readJsonBody, sendJson } from './http-utilities.js';
 import type { SimPodContext } from './sim-pod-context.js';
 
 const tokenizePromptSchema = z
@@ -33,7 +39,7 @@ async function readBody<Schema extends z.ZodType>(
 ): Promise<z.output<Schema>> {
   const raw = await readJsonBody(request, context.config.maxRequestBodySizeMb * 1024 * 1024);
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, validationMessage(parsed.error.issues));
+  if (!parsed.success) throw new HttpError(400, describeFirstIssue(parsed.error.issues));
   return parsed.data;
 }
 

@@ -7,6 +7,7 @@ import {
   chatCompletionRequestSchema,
   chatMessageText,
   completionRequestSchema,
+  describeFirstIssue,
   type KvTransferParams,
   LlmdError,
 } from '@llmd/core';
@@ -14,7 +15,7 @@ import type { FailureType } from '../config/sim-config.js';
 import type { EngineRequestResult } from '../engine/engine-request.js';
 import { SimEngineCapacityError, SimEngineClosedError, SimEngineFullError } from '../engine/sim-engine.js';
 import { planGeneration } from './generation-plan.js';
-import { HttpError, readJsonBody, sendJson, validationMessage } from './http-utilities.js';
+import { HttpError, readJsonBody, sendJson } from './http-utilities.js';
 import { notifyPrefillerTransferDone } from './kv-transfer-release.js';
 import type { SimPodContext } from './sim-pod-context.js';
 
@@ -127,7 +128,7 @@ export async function handleGeneration(
   const arrivedAt = performance.now();
   const raw = await readJsonBody(request, context.config.maxRequestBodySizeMb * 1024 * 1024);
   const parsed = (kind === 'chat' ? chatCompletionRequestSchema : completionRequestSchema).safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, validationMessage(parsed.error.issues), 'BadRequestError');
+  if (!parsed.success) throw new HttpError(400, describeFirstIssue(parsed.error.issues), 'BadRequestError');
   const body = parsed.data as CompletionRequest | ChatCompletionRequest;
   const loraName = resolveModel(context, body.model);
   const failure = injectedFailure(context, request, body.model);

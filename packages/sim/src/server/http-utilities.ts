@@ -75,17 +75,3 @@ export async function readJsonBody(request: IncomingMessage, maximumBytes: numbe
     throw new HttpError(400, `Request body is not valid JSON: ${(error as Error).message}`);
   }
 }
-
-/** Turn a zod failure into a 400 naming the field, e.g. `messages[0].role: Invalid option…`. */
-export function validationMessage(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
-): string {
-  const issue = issues[0];
-  if (!issue) return 'invalid request';
-  const path = issue.path
-    .map((segment, index) =>
-      typeof segment === 'number' ? `[${segment}]` : index === 0 ? String(segment) : `.${String(segment)}`,
-    )
-    .join('');
-  return path ? `${path}: ${issue.message}` : issue.message;
-}

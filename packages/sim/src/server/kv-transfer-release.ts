@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { formatEndpointKey, type KvTransferParams } from '@llmd/core';
+import { describeFirstIssue, formatEndpointKey, type KvTransferParams } from '@llmd/core';
 import { z } from 'zod';
-import { HttpError, readJsonBody, sendJson, validationMessage } from './http-utilities.js';
+import { HttpError, readJsonBody, sendJson } from './http-utilities.js';
 import type { SimPodContext } from './sim-pod-context.js';
 
 /** The simulator's stand-in for NIXL's "read done" notification from a decoder to its prefiller. */
@@ -29,7 +29,7 @@ export async function handleKvTransferRelease(
 ): Promise<void> {
   const raw = await readJsonBody(request, context.config.maxRequestBodySizeMb * 1024 * 1024);
   const parsed = releaseRequestSchema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, validationMessage(parsed.error.issues));
+  if (!parsed.success) throw new HttpError(400, describeFirstIssue(parsed.error.issues));
   const remoteRequestId = parsed.data.remote_request_id;
   if (!context.engine.releaseRemoteBlocks(remoteRequestId)) {
     throw new HttpError(
