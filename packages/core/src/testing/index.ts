@@ -1,4 +1,10 @@
 export {
+  kvEventGoldenArrayHex,
+  kvEventGoldenBatch,
+  kvEventGoldenHash,
+  kvEventGoldenMapHex,
+} from './kv-event-golden.js';
+export {
   findSharedFolder,
   readVllmKvEventFixture,
   sharedFixturesMissingMessage,
