@@ -86,14 +86,6 @@ export class Uint64HashTable {
     return this.occupied[slot] === 1;
   }
 
-  keyHighAt(slot: number): number {
-    return this.keyHigh[slot] as number;
-  }
-
-  keyLowAt(slot: number): number {
-    return this.keyLow[slot] as number;
-  }
-
   /** Remove the entry in `slot`, shifting later entries of its probe chain back. */
   deleteSlot(slot: number): void {
     let hole = slot;

@@ -65,14 +65,6 @@ export class KvBlockPool {
     return (this.numberOfGpuBlocks - this.freeBlocks.size) / this.numberOfGpuBlocks;
   }
 
-  get freeBlockCount(): number {
-    return this.freeBlocks.size;
-  }
-
-  get cpuBlockCount(): number {
-    return this.cpuTier.size;
-  }
-
   /** How many leading hashes are cached on GPU, then how many more only in the CPU tier. */
   longestCachedPrefix(hashes: ReadonlyArray<bigint>): { gpuBlocks: number; cpuBlocks: number } {
     let gpuBlocks = 0;
