@@ -413,7 +413,17 @@ export class KvIndex {
     const count = record.engineKeys.length;
     const keys = record.engineKeys;
     record.engineKeys = [];
-    if (record.capacityQueue) record.capacityQueue.blocks -= count;
+    const queue = record.capacityQueue;
+    if (queue) {
+      queue.blocks -= count;
+      // Shed records emptied by their TTL from the head, so capacity queues stay bounded.
+      while (
+        queue.records.length > 0 &&
+        (queue.records[0] as { record: StoreOnlyRecord }).record.engineKeys.length === 0
+      ) {
+        queue.records.shift();
+      }
+    }
     await this.backend.removeBlocks(record.holder, record.tier, keys);
     this.counters.expiredStoreOnlyBlocks += count;
   }
@@ -424,15 +434,6 @@ export class KvIndex {
     for (const queue of this.storeOnlyExpiry.values()) {
       while (queue.records.length > 0 && (queue.records[0] as { expiresAt: number }).expiresAt <= now) {
         await this.removeStoreOnly((queue.records.shift() as { record: StoreOnlyRecord }).record);
-      }
-    }
-    // Capacity queues shed records that the TTL already emptied, so they stay bounded.
-    for (const queue of this.storeOnlyCapacity.values()) {
-      while (
-        queue.records.length > 0 &&
-        (queue.records[0] as { record: StoreOnlyRecord }).record.engineKeys.length === 0
-      ) {
-        queue.records.shift();
       }
     }
   }
