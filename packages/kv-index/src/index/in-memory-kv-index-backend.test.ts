@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryKvIndexBackend } from './in-memory-kv-index-backend.js';
 import type { Holder } from './kv-index-backend.js';
+import { checkAgainstReferenceModel } from './kv-index-backend-model-check.js';
 
 const holder = (endpointKey: string, dataParallelRank: number | null = null): Holder => ({
   endpointKey,
@@ -240,47 +241,8 @@ describe('InMemoryKvIndexBackend', () => {
     async (seed) => {
       // Tiny sweep slices interleave with deletions, which move entries across the sweep cursor.
       const index = new InMemoryKvIndexBackend({ initialCapacity: 16, sweepBudget: 3 });
-      const endpoints = ['a:1', 'b:1', 'c:1', 'd:1', 'e:1'];
-      const model = new Map<string, Set<number>>(endpoints.map((endpoint) => [endpoint, new Set()]));
-      let state = seed;
-      const random = (limit: number) => {
-        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-        return state % limit;
-      };
-      for (let step = 0; step < 3000; step++) {
-        const endpoint = endpoints[random(endpoints.length)] as string;
-        const operation = random(10);
-        if (operation < 6) {
-          const start = random(40);
-          const blocks = Array.from({ length: 1 + random(12) }, (_, offset) => start + offset);
-          await index.storeBlocks({
-            holder: holder(endpoint),
-            tier: 'gpu',
-            requestKeys: keys(...blocks),
-            engineKeys: engine(...blocks),
-          });
-          for (const block of blocks) model.get(endpoint)?.add(block);
-        } else if (operation < 9) {
-          const block = random(55);
-          await index.removeBlocks(holder(endpoint), 'gpu', engine(block));
-          model.get(endpoint)?.delete(block);
-        } else {
-          await index.clearEndpoint(endpoint);
-          model.get(endpoint)?.clear();
-        }
-        if (step % 50 === 0) {
-          const query = Array.from({ length: 60 }, (_, block) => block);
-          const expected: Record<string, number> = {};
-          for (const [endpointKey, blocks] of model) {
-            let length = 0;
-            while (blocks.has(length)) length++;
-            if (length > 0) expected[endpointKey] = length;
-          }
-          expect(scoresOf(await index.score(keys(...query)))).toEqual(expected);
-        }
-      }
+      await checkAgainstReferenceModel(index, seed, 3000);
       // Shared entry lists are counted exactly: once everything is gone, none is left behind.
-      for (const endpoint of endpoints) await index.clearEndpoint(endpoint);
       index.sweepAll();
       expect(index.blockCount).toBe(0);
       expect(index.entryListCount).toBe(0);

@@ -3,6 +3,7 @@ import { findRedisServerBinary, type RedisServerForTests, startRedisServer } fro
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Holder, KvIndexBackend, PrefixScores } from '../kv-index-backend.js';
+import { checkAgainstReferenceModel } from '../kv-index-backend-model-check.js';
 import { createRedisKvIndexBackend, type RedisKvIndexBackendOptions } from './redis-kv-index-backend.js';
 
 const redisServerBinary = findRedisServerBinary();
@@ -468,6 +469,14 @@ describe.skipIf(redisServerBinary === undefined)(suiteName, () => {
       { endpointKey: 's:1', blocksByTier: {} },
     ]);
   });
+
+  it.each([99, 7, 12345])(
+    'stays consistent with the same reference model as the in-memory backend (seed %i)',
+    async (seed) => {
+      await checkAgainstReferenceModel(await open(), seed, 600);
+    },
+    60_000,
+  );
 
   it('accepts valkey:// URLs (rewritten to redis://)', async () => {
     const valkey = await open({ url: redisUrl().replace(/^redis:/, 'valkey:') });
