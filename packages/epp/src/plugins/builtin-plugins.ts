@@ -1,0 +1,15 @@
+import type { PluginDefinition } from '../plugin/define-plugin.js';
+import { maxScorePickerPlugin } from './picker/max-score-picker/max-score-picker.js';
+import { singleProfileHandlerPlugin } from './profile-handler/single-profile-handler/single-profile-handler.js';
+import { utilizationDetectorPlugin } from './saturation-detector/utilization-detector/utilization-detector.js';
+
+/**
+ * Every plugin type llmd ships, under llm-d's type names. Passed explicitly to
+ * `createPluginRegistry`; nothing registers itself on import.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: definitions of any parameter schema live side by side.
+export const builtinPlugins: ReadonlyArray<PluginDefinition<any>> = [
+  maxScorePickerPlugin,
+  singleProfileHandlerPlugin,
+  utilizationDetectorPlugin,
+];

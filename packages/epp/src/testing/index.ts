@@ -1,0 +1,2 @@
+export { createTestScheduler, type TestSchedulerOptions } from './create-test-scheduler.js';
+export { createTestEndpointState, createTestSchedulingEndpoint, type TestEndpointInit } from './test-endpoints.js';
