@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createHashCommand } from './commands/hash-command.js';
 import { createIndexCommand } from './commands/index-command.js';
+import { createEppCommand } from './commands/epp-command.js';
+import { createUpCommand } from './commands/up-command.js';
 import { createSimCommand } from './commands/sim-command.js';
 import { createTokenizeCommand } from './commands/tokenize-command.js';
 import { cliVersion } from './version.js';
@@ -32,6 +34,8 @@ export function createProgram(io: CliIo): Command {
     createTokenizeCommand(io),
     createSimCommand(io),
     createIndexCommand(io),
+    createEppCommand(io),
+    createUpCommand(io),
   ]) {
     program.addCommand(command.exitOverride().configureOutput(output));
   }

@@ -21,10 +21,13 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-function kind(schema: z.ZodType): 'boolean' | 'list' | 'value' {
+function kind(schema: z.ZodType): 'boolean' | 'optional-value-boolean' | 'list' | 'value' {
   const inner = unwrap(schema);
   const definition = (inner as unknown as { def: Definition }).def;
   if (definition.type === 'boolean') return 'boolean';
+  // A boolean that also takes `=true`/`=false` (Go-style `--secure-serving=false`).
+  if (definition.type === 'union' && definition.options?.some((option) => kind(option) === 'boolean'))
+    return 'optional-value-boolean';
   if (definition.type === 'array') return 'list';
   if (definition.type === 'union' && definition.options?.some((option) => kind(option) === 'list'))
     return 'list';
@@ -48,6 +51,8 @@ export function optionsFromSchema(schema: z.ZodObject, exclude: ReadonlyArray<st
       switch (kind(field)) {
         case 'boolean':
           return new Option(`--${flagName(key)}`, description);
+        case 'optional-value-boolean':
+          return new Option(`--${flagName(key)} [true|false]`, description);
         case 'list':
           return new Option(`--${flagName(key)} <values...>`, description);
         default:

@@ -11,6 +11,9 @@ export const featureGateDefaults: Readonly<Record<string, boolean>> = {
   enableLegacyMetrics: false,
 };
 
+/** A request count; upstream types it as a Kubernetes quantity, so `"1000"` is common in YAML. */
+const requestCountSchema = z.union([z.number().int().min(0), z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)]);
+
 const pluginReferenceSchema = z.object({ pluginRef: z.string().min(1) }).strict();
 
 const pluginSpecSchema = z
@@ -59,7 +62,7 @@ const priorityBandSchema = z
   .object({
     priority: z.number().int(),
     maxBytes: byteQuantitySchema.optional(),
-    maxRequests: z.number().int().min(0).optional(),
+    maxRequests: requestCountSchema.optional(),
     fairnessPolicyRef: z.string().optional(),
     orderingPolicyRef: z.string().optional(),
   })
@@ -70,7 +73,7 @@ const bandDefaultsSchema = priorityBandSchema.omit({ priority: true }).partial()
 export const flowControlConfigSchema = z
   .object({
     maxBytes: byteQuantitySchema.optional(),
-    maxRequests: z.number().int().min(0).optional(),
+    maxRequests: requestCountSchema.optional(),
     defaultRequestTTL: durationMillisecondsSchema.optional(),
     noEndpointRequestTTL: durationMillisecondsSchema.optional(),
     defaultPriorityBand: bandDefaultsSchema.optional(),

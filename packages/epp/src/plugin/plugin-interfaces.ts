@@ -166,6 +166,33 @@ export interface ClosablePlugin {
   close(): void | Promise<void>;
 }
 
+/**
+ * Data-layer plugins (`metrics-data-source`, `core-metrics-extractor`, `file-discovery`, …) carry
+ * settings the EPP runtime applies when it builds the datastore, discovery and metrics collector.
+ */
+export type DataLayerContribution =
+  | {
+      readonly kind: 'metrics-source';
+      readonly scheme: 'http' | 'https';
+      readonly path: string;
+      readonly intervalMilliseconds: number | undefined;
+      readonly timeoutMilliseconds: number | undefined;
+      readonly tls: {
+        readonly insecureSkipVerify: boolean;
+        readonly caCertPath?: string;
+        readonly clientCertPath?: string;
+        readonly clientKeyPath?: string;
+      };
+    }
+  | { readonly kind: 'metrics-extractor'; readonly engineMetrics: unknown }
+  | { readonly kind: 'file-discovery'; readonly path: string; readonly watchFile: boolean }
+  | { readonly kind: 'notification-source' }
+  | { readonly kind: 'models-source' };
+
+export interface DataLayerPlugin {
+  readonly dataLayer: DataLayerContribution;
+}
+
 /** A plugin object: any subset of the capability interfaces. */
 export type PluginBehaviour = Partial<
   FilterPlugin &
@@ -182,7 +209,8 @@ export type PluginBehaviour = Partial<
     DisaggregationDeciderPlugin &
     EndpointLifecyclePlugin &
     ReadinessCheckerPlugin &
-    ClosablePlugin
+    ClosablePlugin &
+    DataLayerPlugin
 >;
 
 type Guard<Capability> = (plugin: PluginBehaviour) => plugin is PluginBehaviour & Capability;

@@ -1,7 +1,11 @@
 import type { PluginDefinition } from '../plugin/define-plugin.js';
+import { dataLayerPlugins } from './datalayer/data-layer-plugins.js';
+import { flowControlPlugins } from './flow-control-plugins.js';
 import { maxScorePickerPlugin } from './picker/max-score-picker/max-score-picker.js';
 import { singleProfileHandlerPlugin } from './profile-handler/single-profile-handler/single-profile-handler.js';
+import { routingPlugins } from './routing-plugins.js';
 import { utilizationDetectorPlugin } from './saturation-detector/utilization-detector/utilization-detector.js';
+import { scorerPlugins } from './scorer-plugins.js';
 
 /**
  * Every plugin type llmd ships, under llm-d's type names. Passed explicitly to
@@ -12,4 +16,8 @@ export const builtinPlugins: ReadonlyArray<PluginDefinition<any>> = [
   maxScorePickerPlugin,
   singleProfileHandlerPlugin,
   utilizationDetectorPlugin,
+  ...scorerPlugins,
+  ...routingPlugins,
+  ...flowControlPlugins,
+  ...dataLayerPlugins,
 ];

@@ -1,2 +1,3 @@
 export { createTestScheduler, type TestSchedulerOptions } from './create-test-scheduler.js';
 export { createTestEndpointState, createTestSchedulingEndpoint, type TestEndpointInit } from './test-endpoints.js';
+export * from '../server/testing/index.js';

@@ -1,0 +1,50 @@
+import { endpointRoles, labelNames } from '@llmd/core';
+import { describe, expect, it } from 'vitest';
+import { isFilter } from '../../../plugin/plugin-interfaces.js';
+import { createSchedulingRequest } from '../../../scheduling/create-scheduling-request.js';
+import {
+  createTestEndpointState,
+  createTestScheduler,
+  createTestSchedulingEndpoint,
+} from '../../../testing/index.js';
+import { builtinPlugins } from '../../builtin-plugins.js';
+import { prefillFilterPlugin } from './prefill-filter.js';
+
+const plugins = [prefillFilterPlugin].filter((definition) => !builtinPlugins.includes(definition));
+
+/** One endpoint per role value, plus an unlabelled one and one with an unknown role. */
+const candidates = [...endpointRoles, undefined, 'router'].map((role, index) =>
+  createTestSchedulingEndpoint({
+    key: `10.0.4.${index + 1}:8000`,
+    ...(role === undefined ? {} : { labels: { [labelNames.role]: role } }),
+  }),
+);
+
+describe('prefill-filter', () => {
+  it('keeps exactly the prefill-capable roles', () => {
+    const filter = prefillFilterPlugin.create(undefined, undefined as never);
+    if (!isFilter(filter)) throw new Error('not a filter');
+    const kept = filter.filter(createSchedulingRequest(), candidates);
+    expect(
+      kept.map((candidate) => candidate.endpoint.labels[labelNames.role] ?? '(unlabelled)').sort(),
+    ).toEqual(
+      (['prefill', 'encode-prefill', 'prefill-decode', 'both', 'encode-prefill-decode'] as string[]).sort(),
+    );
+    expect(filter.filter(createSchedulingRequest(), [])).toEqual([]);
+  });
+
+  it('routes from YAML and takes no parameters', async () => {
+    const scheduler = await createTestScheduler({ plugins, config: 'plugins: [{ type: prefill-filter }]' });
+    const outcome = await scheduler.schedule(createSchedulingRequest(), [
+      createTestEndpointState({ key: '10.0.4.20:8000', labels: { [labelNames.role]: 'router' } }),
+      createTestEndpointState({ key: '10.0.4.21:8000', labels: { [labelNames.role]: 'prefill' } }),
+    ]);
+    expect(outcome.ok && outcome.result.primary.endpoint.key).toBe('10.0.4.21:8000');
+    await expect(
+      createTestScheduler({
+        plugins,
+        config: 'plugins: [{ type: prefill-filter, parameters: { role: x } }]',
+      }),
+    ).rejects.toThrow(/plugins\[0\]\.parameters: plugin type "prefill-filter" takes no parameters/);
+  });
+});
