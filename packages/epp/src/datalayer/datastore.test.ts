@@ -1,3 +1,6 @@
+/**
+ * Datastore behaviour: set-change events, replaceAll semantics, snapshot caching, sync flag.
+ */
 import { createEndpoint } from '@llmd/core';
 import { describe, expect, it } from 'vitest';
 import { emptyEndpointMetrics } from '../plugin/endpoint-state.js';

@@ -1,3 +1,6 @@
+/**
+ * Engine metric mappings: spec parsing, built-in engines, custom engineConfigs and their validation.
+ */
 import { createEndpoint, LlmdError } from '@llmd/core';
 import { describe, expect, it } from 'vitest';
 import { emptyEndpointMetrics } from '../plugin/endpoint-state.js';

@@ -1,3 +1,7 @@
+/**
+ * File discovery on real files in a temporary folder: in-place edits, atomic renames, ConfigMap-style
+ * symlink swaps, and keeping the last good set when the file breaks.
+ */
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

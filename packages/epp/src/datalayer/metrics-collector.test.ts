@@ -1,3 +1,7 @@
+/**
+ * MetricsCollector against real HTTP servers: simulated vLLM pods from @llmd/sim, and plain node:http
+ * servers serving SGLang / trtllm-serve expositions or misbehaving on purpose.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEndpoint, type Endpoint } from '@llmd/core';

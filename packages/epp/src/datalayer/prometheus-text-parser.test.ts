@@ -1,3 +1,6 @@
+/**
+ * Prometheus text format parsing: labels, escapes, special values, timestamps, wanted-name filtering.
+ */
 import { describe, expect, it } from 'vitest';
 import { parsePrometheusText } from './prometheus-text-parser.js';
 

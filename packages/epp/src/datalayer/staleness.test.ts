@@ -1,3 +1,6 @@
+/**
+ * Staleness judged by updateTime.
+ */
 import { describe, expect, it } from 'vitest';
 import { emptyEndpointMetrics } from '../plugin/endpoint-state.js';
 import { isStale } from './staleness.js';

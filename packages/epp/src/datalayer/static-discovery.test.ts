@@ -1,3 +1,6 @@
+/**
+ * Static endpoint lists: parsing `ip:port` lists and filling the datastore.
+ */
 import { LlmdError } from '@llmd/core';
 import { describe, expect, it } from 'vitest';
 import { Datastore } from './datastore.js';

@@ -271,6 +271,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
   });
   server.requestTimeout = settings.clientRequestTimeoutMs;
+  // A client socket silent in both directions for longer than any legitimate wait (upstream headers
+  // or body gap, plus a stalled write) is dead weight: Node destroys it.
+  server.timeout =
+    Math.max(settings.upstreamTimeouts.headersMs, settings.upstreamTimeouts.bodyIdleMs) +
+    settings.clientStallMs;
   server.headersTimeout = Math.min(settings.clientRequestTimeoutMs, 60_000);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     logger.debug({ error: error.message, code: error.code }, 'malformed or timed-out client request');

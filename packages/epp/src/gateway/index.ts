@@ -1,5 +1,3 @@
-export { type AggregatedModels, aggregateModels, type ModelListEntry } from './aggregate-models.js';
-export { type ForwardInput, type ForwardOutcome, forwardToUpstream } from './forward-to-upstream.js';
 export {
   type GatewayEndpoint,
   type GatewayOptions,
@@ -8,11 +6,10 @@ export {
   gatewaySettingsSchema,
 } from './gateway-options.js';
 export { type Gateway, startGateway } from './gateway-server.js';
-export { inferenceErrorMessage, openAiErrorBody, sendOpenAiError } from './openai-error-response.js';
+export { inferenceErrorMessage, openAiErrorBody } from './openai-error-response.js';
 export {
   clientRequestHeaders,
   clientResponseHeaders,
-  flattenResponseHeaders,
   hopByHopHeaderNames,
   upstreamRequestHeaders,
 } from './proxy-headers.js';

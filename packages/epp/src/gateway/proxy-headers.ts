@@ -33,8 +33,10 @@ const recomputedRequestHeaderNames: ReadonlySet<string> = new Set([
 ]);
 
 /** Names a `Connection` header lists: also hop-by-hop for this one message. */
+const noNames: ReadonlySet<string> = new Set();
+
 function connectionListedNames(value: string | string[] | undefined): ReadonlySet<string> {
-  if (value === undefined) return new Set();
+  if (value === undefined) return noNames;
   const joined = Array.isArray(value) ? value.join(',') : value;
   return new Set(
     joined
@@ -108,7 +110,8 @@ export function flattenResponseHeaders(headers: IncomingHttpHeaders): Record<str
 
 /**
  * The headers of the response sent to the client. `content-length` is dropped because response
- * plugins may change the body's length (model-name restore); Node then frames the body chunked.
+ * plugins may change the body's length (model-name restore); Node then frames the body chunked, or
+ * computes the exact length when the whole body is written at once.
  */
 export function clientResponseHeaders(
   upstream: IncomingHttpHeaders,

@@ -2,6 +2,7 @@ import type { PluginDefinition } from '../plugin/define-plugin.js';
 import { dataLayerPlugins } from './datalayer/data-layer-plugins.js';
 import { flowControlPlugins } from './flow-control-plugins.js';
 import { maxScorePickerPlugin } from './picker/max-score-picker/max-score-picker.js';
+import { prefixPlugins } from './prefix-plugins.js';
 import { singleProfileHandlerPlugin } from './profile-handler/single-profile-handler/single-profile-handler.js';
 import { routingPlugins } from './routing-plugins.js';
 import { utilizationDetectorPlugin } from './saturation-detector/utilization-detector/utilization-detector.js';
@@ -17,6 +18,7 @@ export const builtinPlugins: ReadonlyArray<PluginDefinition<any>> = [
   singleProfileHandlerPlugin,
   utilizationDetectorPlugin,
   ...scorerPlugins,
+  ...prefixPlugins,
   ...routingPlugins,
   ...flowControlPlugins,
   ...dataLayerPlugins,

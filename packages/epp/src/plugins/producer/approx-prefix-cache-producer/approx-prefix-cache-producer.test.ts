@@ -5,11 +5,15 @@ import type { PluginDefinition } from '../../../plugin/define-plugin.js';
 import type { EndpointState, SchedulingEndpoint } from '../../../plugin/endpoint-state.js';
 import type { ProfileRunResult, SchedulingResult } from '../../../plugin/plugin-interfaces.js';
 import type { SchedulingRequest } from '../../../plugin/scheduling-request.js';
-import { builtinPlugins } from '../../builtin-plugins.js';
-import { prefixPlugins } from '../../prefix-plugins.js';
-import { chatCompletionBody, completionBody, createSchedulingRequest } from '../../../scheduling/create-scheduling-request.js';
+import {
+  chatCompletionBody,
+  completionBody,
+  createSchedulingRequest,
+} from '../../../scheduling/create-scheduling-request.js';
 import type { Scheduler } from '../../../scheduling/scheduler.js';
 import { createTestEndpointState, createTestScheduler } from '../../../testing/index.js';
+import { builtinPlugins } from '../../builtin-plugins.js';
+import { prefixPlugins } from '../../prefix-plugins.js';
 import {
   type ApproxPrefixCacheProducer,
   approxPrefixCacheProducerPlugin,
@@ -29,8 +33,17 @@ afterEach(async () => {
   for (const scheduler of schedulers.splice(0)) await scheduler.close();
 });
 
-async function schedulerFor(config: string, endpoints: EndpointState[], random = () => 0.5): Promise<Scheduler> {
-  const scheduler = await createTestScheduler({ config, plugins: extraPlugins, endpoints: () => endpoints, random });
+async function schedulerFor(
+  config: string,
+  endpoints: EndpointState[],
+  random = () => 0.5,
+): Promise<Scheduler> {
+  const scheduler = await createTestScheduler({
+    config,
+    plugins: extraPlugins,
+    endpoints: () => endpoints,
+    random,
+  });
   schedulers.push(scheduler);
   return scheduler;
 }
@@ -41,7 +54,8 @@ function producerOf(scheduler: Scheduler, name = 'approx-prefix-cache-producer')
   return loaded.behaviour as unknown as ApproxPrefixCacheProducer;
 }
 
-const longText = (seed: string, characters: number) => seed.repeat(Math.ceil(characters / seed.length)).slice(0, characters);
+const longText = (seed: string, characters: number) =>
+  seed.repeat(Math.ceil(characters / seed.length)).slice(0, characters);
 
 async function scheduleAndSend(scheduler: Scheduler, request: SchedulingRequest, endpoints: EndpointState[]) {
   const outcome = await scheduler.schedule(request, endpoints);
@@ -65,24 +79,37 @@ describe('approx-prefix-cache-producer', () => {
     );
     // 1,000 characters of shared system prompt: 250 pseudo-tokens, 4 blocks of 64.
     const system = longText('You are a careful assistant. ', 1000);
-    const first = createSchedulingRequest({ body: chatCompletionBody('m', [{ role: 'system', content: system }, { role: 'user', content: 'hi' }]) });
+    const first = createSchedulingRequest({
+      body: chatCompletionBody('m', [
+        { role: 'system', content: system },
+        { role: 'user', content: 'hi' },
+      ]),
+    });
     const firstResult = await scheduleAndSend(scheduler, first, endpoints);
     const chosen = firstResult.primary.endpoint.key;
     expect(Object.values(prefixScoresOf(firstResult))).toEqual([0, 0, 0]);
 
     const second = createSchedulingRequest({
-      body: chatCompletionBody('m', [{ role: 'system', content: system }, { role: 'user', content: 'something else entirely, and longer' }]),
+      body: chatCompletionBody('m', [
+        { role: 'system', content: system },
+        { role: 'user', content: 'something else entirely, and longer' },
+      ]),
     });
     const secondResult = await scheduleAndSend(scheduler, second, endpoints);
     expect(secondResult.primary.endpoint.key).toBe(chosen);
-    const info = secondResult.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'));
+    const info = secondResult.primary.attributes.get(
+      prefixCacheMatchAttribute('approx-prefix-cache-producer'),
+    );
     expect(info?.blockSizeTokens).toBe(64);
     // The system prompt spans the first 3 full blocks; the differing user turn starts in block 4.
     expect(info?.matchBlocks).toBe(3);
-    expect(info?.totalBlocks).toBe(Math.ceil((second.attributes.get(tokenizedPromptAttribute)?.tokenIds.length ?? 0) / 64));
+    expect(info?.totalBlocks).toBe(
+      Math.ceil((second.attributes.get(tokenizedPromptAttribute)?.tokenIds.length ?? 0) / 64),
+    );
     const scores = prefixScoresOf(secondResult);
     expect(scores[chosen]).toBeCloseTo(3 / (info?.totalBlocks ?? 1));
-    for (const endpoint of endpoints) if (endpoint.endpoint.key !== chosen) expect(scores[endpoint.endpoint.key]).toBe(0);
+    for (const endpoint of endpoints)
+      if (endpoint.endpoint.key !== chosen) expect(scores[endpoint.endpoint.key]).toBe(0);
   });
 
   it('writes zero matches on every candidate for prompts without tokens and records nothing', async () => {
@@ -101,15 +128,21 @@ describe('approx-prefix-cache-producer', () => {
   });
 
   it('also records the target of a profile named "prefill", and isolates models and cache salts', async () => {
-    const endpoints = [createTestEndpointState({ key: '10.2.0.1:8000' }), createTestEndpointState({ key: '10.2.0.2:8000' })];
+    const endpoints = [
+      createTestEndpointState({ key: '10.2.0.1:8000' }),
+      createTestEndpointState({ key: '10.2.0.2:8000' }),
+    ];
     const scheduler = await schedulerFor('plugins:\n- type: approx-prefix-cache-producer\n', endpoints);
     const producer = producerOf(scheduler);
-    const candidates = (): SchedulingEndpoint[] => endpoints.map((state) => ({ ...state, attributes: new AttributeMap() }));
+    const candidates = (): SchedulingEndpoint[] =>
+      endpoints.map((state) => ({ ...state, attributes: new AttributeMap() }));
     const tokens = Array.from({ length: 200 }, (_, index) => index);
     const request = (model: string, cacheSalt?: string) => {
       const created = createSchedulingRequest({ body: completionBody(model, tokens), model });
       created.attributes.set(tokenizedPromptAttribute, { tokenIds: tokens, source: 'estimate' });
-      return cacheSalt === undefined ? created : { ...created, body: { ...(created.body as object), cacheSalt } as never };
+      return cacheSalt === undefined
+        ? created
+        : { ...created, body: { ...(created.body as object), cacheSalt } as never };
     };
     const [decode, prefill] = candidates() as [SchedulingEndpoint, SchedulingEndpoint];
     const profile = (target: SchedulingEndpoint, profileName: string): ProfileRunResult => ({
@@ -132,7 +165,10 @@ describe('approx-prefix-cache-producer', () => {
     const matches = (created: SchedulingRequest) => {
       const scored = candidates();
       producer.produce(created, scored);
-      return scored.map((candidate) => candidate.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))?.matchBlocks);
+      return scored.map(
+        (candidate) =>
+          candidate.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))?.matchBlocks,
+      );
     };
     expect(matches(request('m'))).toEqual([4, 4]);
     expect(matches(request('other-model'))).toEqual([0, 0]);
@@ -152,18 +188,33 @@ describe('approx-prefix-cache-producer', () => {
     expect(resolveLruCapacity(tuned, withMetrics(16, 1000), 64)).toBe(250);
     expect(resolveLruCapacity(tuned, withMetrics(undefined), 64)).toBe(31_250);
     expect(resolveLruCapacity({ ...tuned, autoTune: false }, withMetrics(16, 1000), 64)).toBe(31_250);
-    expect(resolveMaxBlocks({ maxPrefixTokensToMatch: 131_072, maxPrefixBlocksToMatch: 2048 }, 64)).toBe(2048);
+    expect(resolveMaxBlocks({ maxPrefixTokensToMatch: 131_072, maxPrefixBlocksToMatch: 2048 }, 64)).toBe(
+      2048,
+    );
     expect(resolveMaxBlocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 10 }, 64)).toBe(10);
-    expect(resolveMaxBlocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 0 }, 64)).toBe(Number.POSITIVE_INFINITY);
+    expect(resolveMaxBlocks({ maxPrefixTokensToMatch: 0, maxPrefixBlocksToMatch: 0 }, 64)).toBe(
+      Number.POSITIVE_INFINITY,
+    );
 
     // End to end: an endpoint with room for 2 index blocks keeps only the first 2 blocks of a prompt.
-    const small = createTestEndpointState({ key: '10.3.0.1:8000', metrics: { cacheBlockSize: 16, cacheNumBlocks: 8 } });
+    const small = createTestEndpointState({
+      key: '10.3.0.1:8000',
+      metrics: { cacheBlockSize: 16, cacheNumBlocks: 8 },
+    });
     const scheduler = await schedulerFor('plugins:\n- type: prefix-cache-scorer\n', [small]);
     const text = longText('abcdefgh', 64 * 4 * 5); // 5 blocks of 64 pseudo-tokens
-    const sent = await scheduleAndSend(scheduler, createSchedulingRequest({ body: completionBody('m', text) }), [small]);
+    const sent = await scheduleAndSend(
+      scheduler,
+      createSchedulingRequest({ body: completionBody('m', text) }),
+      [small],
+    );
     expect(sent.primary.endpoint.key).toBe('10.3.0.1:8000');
     expect(producerOf(scheduler).index.blocksHeld('10.3.0.1:8000')).toBe(2);
-    const again = await scheduleAndSend(scheduler, createSchedulingRequest({ body: completionBody('m', text) }), [small]);
+    const again = await scheduleAndSend(
+      scheduler,
+      createSchedulingRequest({ body: completionBody('m', text) }),
+      [small],
+    );
     expect(again.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))).toEqual({
       matchBlocks: 2,
       totalBlocks: 5,
@@ -180,11 +231,17 @@ describe('approx-prefix-cache-producer', () => {
     const request = createSchedulingRequest({ body: completionBody('m', longText('xy', 64 * 4 * 10)) });
     const outcome = await scheduler.schedule(request, [endpoint]);
     if (!outcome.ok) throw new Error(outcome.message);
-    expect(outcome.result.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))?.totalBlocks).toBe(2);
+    expect(
+      outcome.result.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))
+        ?.totalBlocks,
+    ).toBe(2);
   });
 
   it('purges endpoints that left the pool', async () => {
-    const endpoints = [createTestEndpointState({ key: '10.4.0.1:8000' }), createTestEndpointState({ key: '10.4.0.2:8000' })];
+    const endpoints = [
+      createTestEndpointState({ key: '10.4.0.1:8000' }),
+      createTestEndpointState({ key: '10.4.0.2:8000' }),
+    ];
     const pool = [...endpoints];
     const scheduler = await createTestScheduler({
       config: 'plugins:\n- type: prefix-cache-scorer\n',
@@ -206,12 +263,15 @@ describe('approx-prefix-cache-producer', () => {
   });
 
   it('rejects invalid and unknown parameters with the field path, and maps the deprecated blockSize', async () => {
-    await expect(schedulerFor('plugins:\n- type: approx-prefix-cache-producer\n  parameters: {maxPrefixTokensToMatch: -1}\n', [])).rejects.toThrow(
-      /plugins\[0\]\.parameters\.maxPrefixTokensToMatch/,
-    );
-    await expect(schedulerFor('plugins:\n- type: approx-prefix-cache-producer\n  parameters: {hashSeed: x}\n', [])).rejects.toThrow(
-      /plugins\[0\]\.parameters/,
-    );
+    await expect(
+      schedulerFor(
+        'plugins:\n- type: approx-prefix-cache-producer\n  parameters: {maxPrefixTokensToMatch: -1}\n',
+        [],
+      ),
+    ).rejects.toThrow(/plugins\[0\]\.parameters\.maxPrefixTokensToMatch/);
+    await expect(
+      schedulerFor('plugins:\n- type: approx-prefix-cache-producer\n  parameters: {hashSeed: x}\n', []),
+    ).rejects.toThrow(/plugins\[0\]\.parameters/);
     const endpoint = createTestEndpointState();
     const scheduler = await schedulerFor(
       'plugins:\n- type: approx-prefix-cache-producer\n  parameters: {blockSize: 128, autoTune: false}\n',
@@ -220,8 +280,13 @@ describe('approx-prefix-cache-producer', () => {
     const request = createSchedulingRequest({ body: completionBody('m', 'x') });
     const outcome = await scheduler.schedule(request, [endpoint]);
     if (!outcome.ok) throw new Error(outcome.message);
-    expect(outcome.result.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))?.blockSizeTokens).toBe(128);
-    expect(approxPrefixCacheProducerPlugin.defaultProducerFor).toEqual(['prefix-cache-match-info/approx-prefix-cache-producer']);
+    expect(
+      outcome.result.primary.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))
+        ?.blockSizeTokens,
+    ).toBe(128);
+    expect(approxPrefixCacheProducerPlugin.defaultProducerFor).toEqual([
+      'prefix-cache-match-info/approx-prefix-cache-producer',
+    ]);
   });
 
   it('stays fast: 100 endpoints holding 8k- and 100k-token prompts', async () => {
@@ -239,10 +304,18 @@ describe('approx-prefix-cache-producer', () => {
       };
       // Worst case for the walk: every endpoint holds the whole prompt.
       const seed = request();
-      producer.produce(seed, endpoints.map((state) => ({ ...state, attributes: new AttributeMap() })));
+      producer.produce(
+        seed,
+        endpoints.map((state) => ({ ...state, attributes: new AttributeMap() })),
+      );
       for (const endpoint of endpoints) {
         const candidate = { ...endpoint, attributes: new AttributeMap() };
-        producer.preRequest(createCopy(seed), { primaryProfileName: 'd', primary: candidate, fallbacks: [], profileResults: new Map() });
+        producer.preRequest(createCopy(seed), {
+          primaryProfileName: 'd',
+          primary: candidate,
+          fallbacks: [],
+          profileResults: new Map(),
+        });
       }
       const durations: number[] = [];
       let matched = 0;
@@ -251,7 +324,9 @@ describe('approx-prefix-cache-producer', () => {
         const started = performance.now();
         producer.produce(request(), candidates);
         durations.push(performance.now() - started);
-        matched = candidates[99]?.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))?.matchBlocks ?? 0;
+        matched =
+          candidates[99]?.attributes.get(prefixCacheMatchAttribute('approx-prefix-cache-producer'))
+            ?.matchBlocks ?? 0;
       }
       durations.sort((left, right) => left - right);
       expect(matched).toBe(Math.min(Math.ceil(tokenCount / 64), 2048));

@@ -79,7 +79,8 @@ export function resolveBlockSizeTokens(
 ): number {
   let blockSize = configuredBlockSizeTokens;
   const engineBlockSize = endpoints[0]?.metrics.cacheBlockSize;
-  if (parameters.autoTune && engineBlockSize !== undefined && engineBlockSize > 0) blockSize = engineBlockSize;
+  if (parameters.autoTune && engineBlockSize !== undefined && engineBlockSize > 0)
+    blockSize = engineBlockSize;
   return Math.max(blockSize, minimumBlockSizeTokens);
 }
 
@@ -88,8 +89,11 @@ export function resolveMaxBlocks(
   parameters: Pick<ApproxPrefixCacheProducerParameters, 'maxPrefixTokensToMatch' | 'maxPrefixBlocksToMatch'>,
   blockSizeTokens: number,
 ): number {
-  if (parameters.maxPrefixTokensToMatch > 0) return Math.floor(parameters.maxPrefixTokensToMatch / blockSizeTokens);
-  return parameters.maxPrefixBlocksToMatch === 0 ? Number.POSITIVE_INFINITY : parameters.maxPrefixBlocksToMatch;
+  if (parameters.maxPrefixTokensToMatch > 0)
+    return Math.floor(parameters.maxPrefixTokensToMatch / blockSizeTokens);
+  return parameters.maxPrefixBlocksToMatch === 0
+    ? Number.POSITIVE_INFINITY
+    : parameters.maxPrefixBlocksToMatch;
 }
 
 /**
@@ -104,8 +108,10 @@ export function resolveLruCapacity(
   indexBlockSizeTokens: number,
 ): number {
   const { cacheNumBlocks, cacheBlockSize } = endpoint.metrics;
-  if (!parameters.autoTune || cacheNumBlocks === undefined || cacheNumBlocks <= 0) return parameters.lruCapacityPerServer;
-  const engineBlockSize = cacheBlockSize !== undefined && cacheBlockSize > 0 ? cacheBlockSize : indexBlockSizeTokens;
+  if (!parameters.autoTune || cacheNumBlocks === undefined || cacheNumBlocks <= 0)
+    return parameters.lruCapacityPerServer;
+  const engineBlockSize =
+    cacheBlockSize !== undefined && cacheBlockSize > 0 ? cacheBlockSize : indexBlockSizeTokens;
   return Math.max(1, Math.floor((cacheNumBlocks * engineBlockSize) / indexBlockSizeTokens));
 }
 
@@ -128,7 +134,8 @@ export const approxPrefixCacheProducerPlugin = definePlugin({
         "'blockSize' is deprecated; use 'blockSizeTokens' (the value is taken as tokens)",
       );
     }
-    const configuredBlockSizeTokens = parameters.blockSizeTokens ?? parameters.blockSize ?? defaultBlockSizeTokens;
+    const configuredBlockSizeTokens =
+      parameters.blockSizeTokens ?? parameters.blockSize ?? defaultBlockSizeTokens;
     if (configuredBlockSizeTokens < minimumBlockSizeTokens) {
       handle.logger.info(
         { blockSizeTokens: configuredBlockSizeTokens, minimum: minimumBlockSizeTokens },

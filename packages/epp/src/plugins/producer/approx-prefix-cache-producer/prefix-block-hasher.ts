@@ -31,7 +31,14 @@ export class PrefixBlockHasher {
     for (let block = 0; block < blocks; block++) {
       const start = block * blockSizeTokens;
       this.#xxh64.tokenIds(tokenIds, start, Math.min(blockSizeTokens, tokenIds.length - start), scratch, 0);
-      this.#xxh64.twoWords(scratch[1] as number, scratch[0] as number, previousHigh, previousLow, hashes, block * 2);
+      this.#xxh64.twoWords(
+        scratch[1] as number,
+        scratch[0] as number,
+        previousHigh,
+        previousLow,
+        hashes,
+        block * 2,
+      );
       previousLow = hashes[block * 2] as number;
       previousHigh = hashes[block * 2 + 1] as number;
     }

@@ -51,7 +51,8 @@ describe('Xxh64', () => {
 describe('PrefixBlockHasher', () => {
   const hasher = new PrefixBlockHasher();
   const tokens = Array.from({ length: 150 }, (_, index) => index + 1);
-  const values = (hashes: Uint32Array) => Array.from({ length: hashes.length / 2 }, (_, block) => blockHashValue(hashes, block));
+  const values = (hashes: Uint32Array) =>
+    Array.from({ length: hashes.length / 2 }, (_, block) => blockHashValue(hashes, block));
 
   it('chains blocks from XXH64(model ‖ salt), hashing the final partial block too', () => {
     expect(values(hasher.hash(tokens, 64, 100, 'test-model', undefined))).toEqual([
@@ -64,11 +65,16 @@ describe('PrefixBlockHasher', () => {
       15556189192213200880n,
       14011613357841717363n,
     ]);
-    expect(values(hasher.hash([4294967295, 0, 123456789], 64, 100, 'm', undefined))).toEqual([3228762260776427599n]);
+    expect(values(hasher.hash([4294967295, 0, 123456789], 64, 100, 'm', undefined))).toEqual([
+      3228762260776427599n,
+    ]);
   });
 
   it('stops at maxBlocks and hashes nothing for an empty prompt', () => {
-    expect(values(hasher.hash(tokens, 64, 2, 'test-model', undefined))).toEqual([3520800852488867500n, 3093390089735223102n]);
+    expect(values(hasher.hash(tokens, 64, 2, 'test-model', undefined))).toEqual([
+      3520800852488867500n,
+      3093390089735223102n,
+    ]);
     expect(hasher.hash([], 64, 100, 'test-model', undefined)).toHaveLength(0);
   });
 

@@ -54,13 +54,25 @@ function add(state: State, high: number, low: number): void {
 }
 
 /** state = XXH64 round(accumulator, lane) = rotl(accumulator + lane × prime2, 31) × prime1. */
-function round(state: State, accumulatorHigh: number, accumulatorLow: number, laneHigh: number, laneLow: number): void {
+function round(
+  state: State,
+  accumulatorHigh: number,
+  accumulatorLow: number,
+  laneHigh: number,
+  laneLow: number,
+): void {
   multiply(state, laneHigh, laneLow, prime2High, prime2Low);
   const sumLow = accumulatorLow + (state[0] as number);
   const low = sumLow >>> 0;
   const high = (accumulatorHigh + (state[1] as number) + (sumLow >= twoTo32 ? 1 : 0)) >>> 0;
   // rotl 31 = swap the halves, then rotate right by one.
-  multiply(state, ((low >>> 1) | (high << 31)) >>> 0, ((high >>> 1) | (low << 31)) >>> 0, prime1High, prime1Low);
+  multiply(
+    state,
+    ((low >>> 1) | (high << 31)) >>> 0,
+    ((high >>> 1) | (low << 31)) >>> 0,
+    prime1High,
+    prime1Low,
+  );
 }
 
 /** state = rotl(hash ^ round(0, lane), 27) × prime1 + prime4: one 8-byte tail lane. */
@@ -68,7 +80,13 @@ function mixLane(state: State, hashHigh: number, hashLow: number, laneHigh: numb
   round(state, 0, 0, laneHigh, laneLow);
   const high = (hashHigh ^ (state[1] as number)) >>> 0;
   const low = (hashLow ^ (state[0] as number)) >>> 0;
-  multiply(state, ((high << 27) | (low >>> 5)) >>> 0, ((low << 27) | (high >>> 5)) >>> 0, prime1High, prime1Low);
+  multiply(
+    state,
+    ((high << 27) | (low >>> 5)) >>> 0,
+    ((low << 27) | (high >>> 5)) >>> 0,
+    prime1High,
+    prime1Low,
+  );
   add(state, prime4High, prime4Low);
 }
 
@@ -77,7 +95,13 @@ function mixWord(state: State, hashHigh: number, hashLow: number, word: number):
   multiply(state, 0, word, prime1High, prime1Low);
   const high = (hashHigh ^ (state[1] as number)) >>> 0;
   const low = (hashLow ^ (state[0] as number)) >>> 0;
-  multiply(state, ((high << 23) | (low >>> 9)) >>> 0, ((low << 23) | (high >>> 9)) >>> 0, prime2High, prime2Low);
+  multiply(
+    state,
+    ((high << 23) | (low >>> 9)) >>> 0,
+    ((low << 23) | (high >>> 9)) >>> 0,
+    prime2High,
+    prime2Low,
+  );
   add(state, prime3High, prime3Low);
 }
 
@@ -86,13 +110,31 @@ function mixByte(state: State, hashHigh: number, hashLow: number, byte: number):
   multiply(state, 0, byte, prime5High, prime5Low);
   const high = (hashHigh ^ (state[1] as number)) >>> 0;
   const low = (hashLow ^ (state[0] as number)) >>> 0;
-  multiply(state, ((high << 11) | (low >>> 21)) >>> 0, ((low << 11) | (high >>> 21)) >>> 0, prime1High, prime1Low);
+  multiply(
+    state,
+    ((high << 11) | (low >>> 21)) >>> 0,
+    ((low << 11) | (high >>> 21)) >>> 0,
+    prime1High,
+    prime1Low,
+  );
 }
 
 /** state = (hash ^ round(0, accumulator)) × prime1 + prime4: merging one stripe accumulator. */
-function mergeAccumulator(state: State, hashHigh: number, hashLow: number, accumulatorHigh: number, accumulatorLow: number): void {
+function mergeAccumulator(
+  state: State,
+  hashHigh: number,
+  hashLow: number,
+  accumulatorHigh: number,
+  accumulatorLow: number,
+): void {
   round(state, 0, 0, accumulatorHigh, accumulatorLow);
-  multiply(state, (hashHigh ^ (state[1] as number)) >>> 0, (hashLow ^ (state[0] as number)) >>> 0, prime1High, prime1Low);
+  multiply(
+    state,
+    (hashHigh ^ (state[1] as number)) >>> 0,
+    (hashLow ^ (state[0] as number)) >>> 0,
+    prime1High,
+    prime1Low,
+  );
   add(state, prime4High, prime4Low);
 }
 
@@ -110,7 +152,13 @@ function convergeAccumulators(state: State, accumulators: Uint32Array): void {
   addRotated(state, accumulators[5] as number, accumulators[4] as number, 12);
   addRotated(state, accumulators[7] as number, accumulators[6] as number, 18);
   for (let lane = 0; lane < 8; lane += 2) {
-    mergeAccumulator(state, state[1] as number, state[0] as number, accumulators[lane + 1] as number, accumulators[lane] as number);
+    mergeAccumulator(
+      state,
+      state[1] as number,
+      state[0] as number,
+      accumulators[lane + 1] as number,
+      accumulators[lane] as number,
+    );
   }
 }
 
@@ -211,7 +259,14 @@ export class Xxh64 {
    * Hash of 16 bytes: `first` then `second`, each a little-endian uint64 given as halves. This is
    * the chain step of the prefix hash, hash(LE64(block content hash) ‖ LE64(previous block hash)).
    */
-  twoWords(firstHigh: number, firstLow: number, secondHigh: number, secondLow: number, out: Uint32Array, outIndex: number): void {
+  twoWords(
+    firstHigh: number,
+    firstLow: number,
+    secondHigh: number,
+    secondLow: number,
+    out: Uint32Array,
+    outIndex: number,
+  ): void {
     const state = this.#state;
     // prime5 + 16 bytes of input: no carry, the low half of prime5 is far below 2^32 − 16.
     mixLane(state, prime5High, prime5Low + 16, firstHigh, firstLow);
@@ -229,7 +284,16 @@ export class Xxh64 {
     let index = 0;
     if (length >= 32) {
       const accumulators = this.#accumulators;
-      accumulators.set([accumulator1Low, accumulator1High, prime2Low, prime2High, 0, 0, accumulator4Low, accumulator4High]);
+      accumulators.set([
+        accumulator1Low,
+        accumulator1High,
+        prime2Low,
+        prime2High,
+        0,
+        0,
+        accumulator4Low,
+        accumulator4High,
+      ]);
       for (; index + 32 <= length; index += 32) {
         for (let lane = 0; lane < 8; lane += 2) {
           round(
@@ -251,13 +315,20 @@ export class Xxh64 {
     // Lengths of 2^32 bytes and more do not occur for a model name and a salt.
     add(state, 0, length);
     for (; index + 8 <= length; index += 8) {
-      mixLane(state, state[1] as number, state[0] as number, view.getUint32(index + 4, true), view.getUint32(index, true));
+      mixLane(
+        state,
+        state[1] as number,
+        state[0] as number,
+        view.getUint32(index + 4, true),
+        view.getUint32(index, true),
+      );
     }
     if (index + 4 <= length) {
       mixWord(state, state[1] as number, state[0] as number, view.getUint32(index, true));
       index += 4;
     }
-    for (; index < length; index++) mixByte(state, state[1] as number, state[0] as number, bytes[index] as number);
+    for (; index < length; index++)
+      mixByte(state, state[1] as number, state[0] as number, bytes[index] as number);
     avalanche(state);
     out[outIndex] = state[0] as number;
     out[outIndex + 1] = state[1] as number;

@@ -1,5 +1,10 @@
 import { type Endpoint, formatEndpointKey, type Logger } from '@llmd/core';
-import { createKvEventSubscriber, type KvEventDelivery, type KvEventSubscriber, type KvIndex } from '@llmd/kv-index';
+import {
+  createKvEventSubscriber,
+  type KvEventDelivery,
+  type KvEventSubscriber,
+  type KvIndex,
+} from '@llmd/kv-index';
 import type { PreciseSettings } from './precise-prefix-cache-parameters.js';
 
 /** The engines' KV events flowing into one index. */
@@ -24,14 +29,22 @@ function zmqAddress(address: string, port: number): string {
  * An engine restart (its sequence numbers start over) clears that engine's entries before its new
  * batches are applied, so blocks of the old process never score.
  */
-export async function startKvEventFeed(index: KvIndex, settings: PreciseSettings, logger: Logger): Promise<KvEventFeed> {
+export async function startKvEventFeed(
+  index: KvIndex,
+  settings: PreciseSettings,
+  logger: Logger,
+): Promise<KvEventFeed> {
   const { kvEvents } = settings;
   const discovery = kvEvents.podDiscoveryConfig;
   // A restart's clear runs at once; the stream's next batch waits for it.
   const pendingClears = new Map<string, Promise<void>>();
-  const streamKey = (endpointKey: string, dataParallelRank: number | null) => `${endpointKey}|${dataParallelRank ?? ''}`;
+  const streamKey = (endpointKey: string, dataParallelRank: number | null) =>
+    `${endpointKey}|${dataParallelRank ?? ''}`;
   const failed = (what: string, endpointKey: string) => (error: unknown) =>
-    logger.error({ endpoint: endpointKey, error: error instanceof Error ? error.message : String(error) }, what);
+    logger.error(
+      { endpoint: endpointKey, error: error instanceof Error ? error.message : String(error) },
+      what,
+    );
 
   const common = {
     topicFilter: kvEvents.topicFilter,
@@ -43,7 +56,11 @@ export async function startKvEventFeed(index: KvIndex, settings: PreciseSettings
         await clear;
         pendingClears.delete(key);
       }
-      await index.ingest({ endpointKey: delivery.endpointKey, modelName: delivery.modelName, batch: delivery.batch });
+      await index.ingest({
+        endpointKey: delivery.endpointKey,
+        modelName: delivery.modelName,
+        batch: delivery.batch,
+      });
     },
     onRestart: (endpointKey: string, publisher: { readonly dataParallelRank: number | null }) => {
       const clear = index
@@ -52,7 +69,10 @@ export async function startKvEventFeed(index: KvIndex, settings: PreciseSettings
       pendingClears.set(streamKey(endpointKey, publisher.dataParallelRank), clear);
     },
     onUncertain: (endpointKey: string) =>
-      logger.warn({ endpoint: endpointKey }, 'KV events were lost for good: scores for this endpoint may be stale until it restarts'),
+      logger.warn(
+        { endpoint: endpointKey },
+        'KV events were lost for good: scores for this endpoint may be stale until it restarts',
+      ),
   };
   const subscriber = kvEvents.discoverPods
     ? await createKvEventSubscriber({ ...common, mode: 'per-pod' })
@@ -62,7 +82,10 @@ export async function startKvEventFeed(index: KvIndex, settings: PreciseSettings
         bindEndpoint: kvEvents.zmqEndpoint,
         ...(discovery.replaySocketPort > 0
           ? {
-              replayEndpoints: (endpointKey: string, publisher: { readonly dataParallelRank: number | null }) => {
+              replayEndpoints: (
+                endpointKey: string,
+                publisher: { readonly dataParallelRank: number | null },
+              ) => {
                 const separator = endpointKey.lastIndexOf(':');
                 const address = endpointKey.slice(0, separator).replace(/^\[|\]$/g, '');
                 // vLLM offsets the replay port by the data-parallel rank, like the events port.
@@ -79,7 +102,9 @@ export async function startKvEventFeed(index: KvIndex, settings: PreciseSettings
       subscriber.addEndpoint({
         endpointKey: endpoint.key,
         eventsEndpoint: zmqAddress(endpoint.address, discovery.socketPort),
-        ...(discovery.replaySocketPort > 0 ? { replayEndpoint: zmqAddress(endpoint.address, discovery.replaySocketPort) } : {}),
+        ...(discovery.replaySocketPort > 0
+          ? { replayEndpoint: zmqAddress(endpoint.address, discovery.replaySocketPort) }
+          : {}),
       });
     },
     async forget(endpoint) {

@@ -26,7 +26,9 @@ export const tokenProcessorConfigSchema = z
   .strict()
   .refine(
     (config) =>
-      config.blockSize === undefined || config.blockSizeTokens === undefined || config.blockSize === config.blockSizeTokens,
+      config.blockSize === undefined ||
+      config.blockSizeTokens === undefined ||
+      config.blockSize === config.blockSizeTokens,
     { message: 'blockSize and blockSizeTokens disagree; set only blockSizeTokens', path: ['blockSize'] },
   );
 
@@ -37,7 +39,10 @@ export const kvBlockIndexConfigSchema = z
      * bound (engines' removal events keep it at their cache sizes) and holds every endpoint per key.
      */
     inMemoryConfig: z
-      .object({ size: z.number().int().positive().optional(), podCacheSize: z.number().int().positive().optional() })
+      .object({
+        size: z.number().int().positive().optional(),
+        podCacheSize: z.number().int().positive().optional(),
+      })
       .strict()
       .optional(),
     /** Share the index through Redis or Valkey (`redis://`, `rediss://`, `valkey://`, `valkeys://`). */
@@ -132,7 +137,8 @@ export const precisePrefixCacheProducerParameters = z
       context.addIssue({
         code: 'custom',
         path: ['speculativeIndexing'],
-        message: 'speculative indexing needs the index in this process; it is not available with remoteIndexUrl',
+        message:
+          'speculative indexing needs the index in this process; it is not available with remoteIndexUrl',
       });
     }
   })
@@ -156,7 +162,8 @@ export function resolvePreciseSettings(parameters: PrecisePrefixCacheProducerPar
   const tokenProcessor = parameters.tokenProcessorConfig ?? tokenProcessorConfigSchema.parse({});
   return {
     blockSizeTokens: tokenProcessor.blockSizeTokens ?? tokenProcessor.blockSize ?? 16,
-    usedDeprecatedBlockSize: tokenProcessor.blockSize !== undefined && tokenProcessor.blockSizeTokens === undefined,
+    usedDeprecatedBlockSize:
+      tokenProcessor.blockSize !== undefined && tokenProcessor.blockSizeTokens === undefined,
     tokenProcessor,
     indexer: parameters.indexerConfig ?? indexerConfigSchema.parse({}),
     kvEvents: parameters.kvEventsConfig ?? kvEventsConfigSchema.parse({}),

@@ -1,5 +1,10 @@
 import type { Endpoint } from '@llmd/core';
-import { createRedisKvIndexBackend, InMemoryKvIndexBackend, KvIndex, type KvIndexBackend } from '@llmd/kv-index';
+import {
+  createRedisKvIndexBackend,
+  InMemoryKvIndexBackend,
+  KvIndex,
+  type KvIndexBackend,
+} from '@llmd/kv-index';
 import {
   type PrefixCacheMatchInfo,
   prefixCacheMatchAttribute,
@@ -75,7 +80,9 @@ function createPrecisePrefixCacheProducer(
     );
   }
   const attribute = prefixCacheMatchAttribute(handle.name);
-  const remote = settings.remoteIndexUrl ? createRemoteIndexClient(settings.remoteIndexUrl, remoteScoreTimeoutMilliseconds) : undefined;
+  const remote = settings.remoteIndexUrl
+    ? createRemoteIndexClient(settings.remoteIndexUrl, remoteScoreTimeoutMilliseconds)
+    : undefined;
   const states = new WeakMap<SchedulingRequest, RequestState>();
   // Endpoints reported before start() finished; followed once the feed exists.
   const known = new Map<string, Endpoint>();
@@ -87,7 +94,12 @@ function createPrecisePrefixCacheProducer(
   let closed = false;
   let warnedEstimate = false;
 
-  const writeMatches = (endpoints: ReadonlyArray<SchedulingEndpoint>, scoreOf: (key: string) => number, totalBlocks: number, blockSizeTokens: number) => {
+  const writeMatches = (
+    endpoints: ReadonlyArray<SchedulingEndpoint>,
+    scoreOf: (key: string) => number,
+    totalBlocks: number,
+    blockSizeTokens: number,
+  ) => {
     for (const candidate of endpoints) {
       // Tier-weighted scores (a CPU block counts 0.8) are truncated to whole blocks, as in llm-d.
       const info: PrefixCacheMatchInfo = {
@@ -103,7 +115,10 @@ function createPrecisePrefixCacheProducer(
     index
       ?.speculate(endpointKey, state.modelName, state.tokenIds, settings.speculativeTtlMilliseconds)
       .catch((error: unknown) =>
-        logger.warn({ endpoint: endpointKey, error: error instanceof Error ? error.message : String(error) }, 'speculative indexing failed'),
+        logger.warn(
+          { endpoint: endpointKey, error: error instanceof Error ? error.message : String(error) },
+          'speculative indexing failed',
+        ),
       );
   };
 
@@ -144,7 +159,10 @@ function createPrecisePrefixCacheProducer(
         const current = index;
         const currentFeed = feed;
         metricsTimer = setInterval(() => {
-          logger.info({ ...current.counters, ...currentFeed.subscriber.stats().totals }, 'precise prefix index counters');
+          logger.info(
+            { ...current.counters, ...currentFeed.subscriber.stats().totals },
+            'precise prefix index counters',
+          );
         }, metricsLoggingInterval);
         metricsTimer.unref();
       }
@@ -163,7 +181,10 @@ function createPrecisePrefixCacheProducer(
       feed
         ?.forget(endpoint)
         .catch((error: unknown) =>
-          logger.error({ endpoint: endpoint.key, error: error instanceof Error ? error.message : String(error) }, 'clearing a removed endpoint failed'),
+          logger.error(
+            { endpoint: endpoint.key, error: error instanceof Error ? error.message : String(error) },
+            'clearing a removed endpoint failed',
+          ),
         );
     },
 
@@ -200,7 +221,8 @@ function createPrecisePrefixCacheProducer(
       states.delete(request);
       speculate(result.primary.endpoint.key, state);
       const prefill = result.profileResults.get(prefillProfileName)?.targets[0];
-      if (prefill && prefill.endpoint.key !== result.primary.endpoint.key) speculate(prefill.endpoint.key, state);
+      if (prefill && prefill.endpoint.key !== result.primary.endpoint.key)
+        speculate(prefill.endpoint.key, state);
     },
 
     async close() {
@@ -246,7 +268,8 @@ export const precisePrefixCacheScorerPlugin = definePlugin({
       category: 'Affinity' as const,
       score(_request: SchedulingRequest, endpoints: ReadonlyArray<SchedulingEndpoint>) {
         const scores = new Map<SchedulingEndpoint, number>();
-        for (const candidate of endpoints) scores.set(candidate, prefixCacheScore(candidate.attributes.get(attribute), scoring));
+        for (const candidate of endpoints)
+          scores.set(candidate, prefixCacheScore(candidate.attributes.get(attribute), scoring));
         return scores;
       },
     });

@@ -39,12 +39,18 @@ export function createRemoteIndexClient(baseUrl: string, timeoutMilliseconds: nu
         text = await response.text();
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        const reason = timeout.aborted ? `timed out after ${timeoutMilliseconds} ms` : `failed: ${(error as Error).message}`;
+        const reason = timeout.aborted
+          ? `timed out after ${timeoutMilliseconds} ms`
+          : `failed: ${(error as Error).message}`;
         throw new LlmdError('internal', `prefix index request POST ${url} ${reason}`, { cause: error });
       }
       if (!response.ok) {
-        const excerpt = text.length > maxErrorBodyCharacters ? `${text.slice(0, maxErrorBodyCharacters)}…` : text;
-        throw new LlmdError('internal', `prefix index request POST ${url} returned ${response.status}: ${excerpt}`);
+        const excerpt =
+          text.length > maxErrorBodyCharacters ? `${text.slice(0, maxErrorBodyCharacters)}…` : text;
+        throw new LlmdError(
+          'internal',
+          `prefix index request POST ${url} returned ${response.status}: ${excerpt}`,
+        );
       }
       let body: unknown;
       try {
@@ -53,7 +59,8 @@ export function createRemoteIndexClient(baseUrl: string, timeoutMilliseconds: nu
         throw new LlmdError('internal', `prefix index response from ${url} is not JSON`, { cause: error });
       }
       const parsed = scoreResponseSchema.safeParse(body);
-      if (!parsed.success) throw new LlmdError('internal', `prefix index response from ${url} is not a score`);
+      if (!parsed.success)
+        throw new LlmdError('internal', `prefix index response from ${url} is not a score`);
       return parsed.data;
     },
   };

@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatTool } from '@llmd/core';
 import type { InferenceRequestBody } from '../../../plugin/scheduling-request.js';
-import { Xxh64 } from '../approx-prefix-cache-producer/xxh64.js';
+import type { Xxh64 } from '../approx-prefix-cache-producer/xxh64.js';
 
 /** llm-d's `estimate` ratio: 4 bytes of serialised prompt make one pseudo-token. */
 const bytesPerToken = 4;
@@ -40,7 +40,8 @@ class PseudoTokenWriter {
   packInto(into: number[]): void {
     this.#align();
     if (this.#length === 0) return;
-    const bytes = this.#chunks.length === 1 ? (this.#chunks[0] as Uint8Array) : Buffer.concat(this.#chunks, this.#length);
+    const bytes =
+      this.#chunks.length === 1 ? (this.#chunks[0] as Uint8Array) : Buffer.concat(this.#chunks, this.#length);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const count = this.#length / bytesPerToken;
     for (let index = 0; index < count; index++) into.push(view.getUint32(index * bytesPerToken, true));
@@ -64,7 +65,8 @@ function assetIdentity(part: Record<string, unknown>, type: string): string {
   if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
     if (typeof record.url === 'string') return record.url;
-    if (typeof record.data === 'string') return record.data + (typeof record.format === 'string' ? record.format : '');
+    if (typeof record.data === 'string')
+      return record.data + (typeof record.format === 'string' ? record.format : '');
   }
   return JSON.stringify(value ?? null);
 }
@@ -107,7 +109,10 @@ function writeChat(
  * (a list of texts or of token lists) are concatenated, each starting on a token boundary.
  * Returns undefined for bodies it cannot read (unknown APIs, no prompt).
  */
-export function estimatePromptTokens(body: InferenceRequestBody | undefined, hasher: Xxh64): number[] | undefined {
+export function estimatePromptTokens(
+  body: InferenceRequestBody | undefined,
+  hasher: Xxh64,
+): number[] | undefined {
   if (!body) return undefined;
   if (body.kind === 'chat-completions') {
     if (!body.messages) return undefined;

@@ -43,14 +43,19 @@ export function createLocalTokenizerBackend(options: LocalTokenizerBackendOption
     const started = pool;
     loading = started.ready().then(() => started);
   } else {
-    loading = loadTokenizer(options.source, { modelName: options.modelName, logger: options.logger }).then((tokenizer) =>
-      options.prefixCache ? createPrefixCachingTokenizer(tokenizer, { logger: options.logger }) : tokenizer,
+    loading = loadTokenizer(options.source, { modelName: options.modelName, logger: options.logger }).then(
+      (tokenizer) =>
+        options.prefixCache ? createPrefixCachingTokenizer(tokenizer, { logger: options.logger }) : tokenizer,
     );
   }
   // Requests report a failed load themselves; this only keeps it from being an unhandled rejection.
   loading.catch(() => {});
 
-  const textTokens = async (tokenizer: AsyncTokenizer, prompt: string | ReadonlyArray<string>, signal: AbortSignal) => {
+  const textTokens = async (
+    tokenizer: AsyncTokenizer,
+    prompt: string | ReadonlyArray<string>,
+    signal: AbortSignal,
+  ) => {
     if (typeof prompt === 'string') return tokenizer.tokenize(prompt, { signal });
     const tokens: number[] = [];
     for (const text of prompt) for (const id of await tokenizer.tokenize(text, { signal })) tokens.push(id);

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { durationMillisecondsSchema } from '../../../config/duration.js';
-import { type TokenizedPrompt, tokenizedPromptAttribute, tokenizedPromptDataKey } from '../../../plugin/data-keys.js';
+import {
+  type TokenizedPrompt,
+  tokenizedPromptAttribute,
+  tokenizedPromptDataKey,
+} from '../../../plugin/data-keys.js';
 import { definePlugin, type PluginHandle } from '../../../plugin/define-plugin.js';
 import type { ClosablePlugin, DataProducerPlugin } from '../../../plugin/plugin-interfaces.js';
 import { Xxh64 } from '../approx-prefix-cache-producer/xxh64.js';
@@ -44,13 +48,22 @@ export const tokenProducerParameters = z
   .strict()
   .superRefine((parameters, context) => {
     if (parameters.tokenizer && parameters.vllm) {
-      context.addIssue({ code: 'custom', path: ['tokenizer'], message: 'configure either "vllm" or "tokenizer", not both' });
+      context.addIssue({
+        code: 'custom',
+        path: ['tokenizer'],
+        message: 'configure either "vllm" or "tokenizer", not both',
+      });
     }
-    if (parameters.tokenizer && parameters.tokenizer.path === undefined && parameters.modelName === undefined) {
+    if (
+      parameters.tokenizer &&
+      parameters.tokenizer.path === undefined &&
+      parameters.modelName === undefined
+    ) {
       context.addIssue({
         code: 'custom',
         path: ['tokenizer', 'path'],
-        message: 'give tokenizer.path (a tokenizer.json or its folder) or modelName (a model in the local Hugging Face cache)',
+        message:
+          'give tokenizer.path (a tokenizer.json or its folder) or modelName (a model in the local Hugging Face cache)',
       });
     }
   })

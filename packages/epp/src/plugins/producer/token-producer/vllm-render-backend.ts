@@ -38,7 +38,12 @@ export function createVllmRenderBackend(options: VllmRenderBackendOptions): Prom
   const chatUrl = `${root}/v1/chat/completions/render`;
   const fetchImplementation = options.fetch ?? fetch;
 
-  const render = async (url: string, body: Record<string, unknown>, timeoutMilliseconds: number, signal: AbortSignal) => {
+  const render = async (
+    url: string,
+    body: Record<string, unknown>,
+    timeoutMilliseconds: number,
+    signal: AbortSignal,
+  ) => {
     const timeout = AbortSignal.timeout(timeoutMilliseconds);
     let text: string;
     let response: Response;
@@ -52,13 +57,19 @@ export function createVllmRenderBackend(options: VllmRenderBackendOptions): Prom
       text = await response.text();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      const reason = timeout.aborted ? `timed out after ${timeoutMilliseconds} ms` : `failed: ${(error as Error).message}`;
+      const reason = timeout.aborted
+        ? `timed out after ${timeoutMilliseconds} ms`
+        : `failed: ${(error as Error).message}`;
       throw new LlmdError('render_failed', `render request POST ${url} ${reason}`, { cause: error });
     }
     if (!response.ok) {
-      const excerpt = text.length > maxErrorBodyCharacters ? `${text.slice(0, maxErrorBodyCharacters)}…` : text;
+      const excerpt =
+        text.length > maxErrorBodyCharacters ? `${text.slice(0, maxErrorBodyCharacters)}…` : text;
       const hint = response.status === 404 ? ' (are the vLLM render endpoints enabled?)' : '';
-      throw new LlmdError('render_failed', `render request POST ${url} returned ${response.status}${hint}: ${excerpt}`);
+      throw new LlmdError(
+        'render_failed',
+        `render request POST ${url} returned ${response.status}${hint}: ${excerpt}`,
+      );
     }
     let parsed: unknown;
     try {
@@ -67,11 +78,13 @@ export function createVllmRenderBackend(options: VllmRenderBackendOptions): Prom
       throw new LlmdError('render_failed', `render response from ${url} is not JSON`, { cause: error });
     }
     // Completions render answers one entry per prompt; several prompts are concatenated.
-    const entries = Array.isArray(parsed) && parsed.length > 0 && typeof parsed[0] === 'object' ? parsed : [parsed];
+    const entries =
+      Array.isArray(parsed) && parsed.length > 0 && typeof parsed[0] === 'object' ? parsed : [parsed];
     const tokens: number[] = [];
     for (const entry of entries) {
       const ids = extractRenderedTokenIds(entry);
-      if (ids === undefined) throw new LlmdError('render_failed', `render response from ${url} holds no token_ids`);
+      if (ids === undefined)
+        throw new LlmdError('render_failed', `render response from ${url} holds no token_ids`);
       for (const id of ids) tokens.push(id);
     }
     return tokens;

@@ -4,10 +4,14 @@ import type { PluginDefinition } from '../../../plugin/define-plugin.js';
 import type { SchedulingEndpoint } from '../../../plugin/endpoint-state.js';
 import { createSchedulingRequest } from '../../../scheduling/create-scheduling-request.js';
 import type { Scheduler } from '../../../scheduling/scheduler.js';
-import { createTestSchedulingEndpoint, createTestScheduler } from '../../../testing/index.js';
+import { createTestScheduler, createTestSchedulingEndpoint } from '../../../testing/index.js';
 import { builtinPlugins } from '../../builtin-plugins.js';
 import { prefixPlugins } from '../../prefix-plugins.js';
-import { prefixCacheScore, prefixCacheScorerParameters, prefixCacheScorerPlugin } from './prefix-cache-scorer.js';
+import {
+  prefixCacheScore,
+  prefixCacheScorerParameters,
+  prefixCacheScorerPlugin,
+} from './prefix-cache-scorer.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: definitions of any parameter schema.
 const extraPlugins: ReadonlyArray<PluginDefinition<any>> = prefixPlugins.filter(
@@ -57,7 +61,10 @@ describe('prefix-cache-scorer', () => {
   });
 
   it('reads the match data of the producer it names', () => {
-    const scorer = prefixCacheScorerPlugin.create(prefixCacheScorerParameters.parse({ prefixMatchInfoProducerName: 'gpu' }), {} as never);
+    const scorer = prefixCacheScorerPlugin.create(
+      prefixCacheScorerParameters.parse({ prefixMatchInfoProducerName: 'gpu' }),
+      {} as never,
+    );
     expect(scorer.consumes?.required).toEqual(['prefix-cache-match-info/gpu']);
     const fromGpu = endpointWith('gpu', info(1, 2));
     const fromOther = endpointWith('approx-prefix-cache-producer', info(2, 2));
@@ -73,17 +80,27 @@ describe('prefix-cache-scorer', () => {
       plugins: extraPlugins,
     });
     schedulers.push(scheduler);
-    expect(scheduler.plugins.producers.map(({ plugin }) => plugin.name)).toEqual(['token-producer', 'approx-prefix-cache-producer']);
+    expect(scheduler.plugins.producers.map(({ plugin }) => plugin.name)).toEqual([
+      'token-producer',
+      'approx-prefix-cache-producer',
+    ]);
     await expect(
-      createTestScheduler({ config: 'plugins:\n- type: prefix-cache-scorer\n  parameters: {matchLengthWeight: 2}\n', plugins: extraPlugins }),
+      createTestScheduler({
+        config: 'plugins:\n- type: prefix-cache-scorer\n  parameters: {matchLengthWeight: 2}\n',
+        plugins: extraPlugins,
+      }),
     ).rejects.toThrow(/plugins\[0\]\.parameters\.matchLengthWeight/);
     await expect(
-      createTestScheduler({ config: 'plugins:\n- type: prefix-cache-scorer\n  parameters: {maxPrefixBlocksToMatch: 2}\n', plugins: extraPlugins }),
+      createTestScheduler({
+        config: 'plugins:\n- type: prefix-cache-scorer\n  parameters: {maxPrefixBlocksToMatch: 2}\n',
+        plugins: extraPlugins,
+      }),
     ).rejects.toThrow(/plugins\[0\]\.parameters/);
     // A named producer that nobody configured is a startup error, not a silent zero.
     await expect(
       createTestScheduler({
-        config: 'plugins:\n- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: missing}\n',
+        config:
+          'plugins:\n- type: prefix-cache-scorer\n  parameters: {prefixMatchInfoProducerName: missing}\n',
         plugins: extraPlugins,
       }),
     ).rejects.toThrow(/prefix-cache-match-info\/missing/);

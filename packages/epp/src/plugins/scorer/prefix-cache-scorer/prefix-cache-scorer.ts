@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { type PrefixCacheMatchInfo, prefixCacheMatchAttribute, prefixCacheMatchDataKey } from '../../../plugin/data-keys.js';
+import {
+  type PrefixCacheMatchInfo,
+  prefixCacheMatchAttribute,
+  prefixCacheMatchDataKey,
+} from '../../../plugin/data-keys.js';
 import { definePlugin } from '../../../plugin/define-plugin.js';
 import type { SchedulingEndpoint } from '../../../plugin/endpoint-state.js';
 
