@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { CliIo } from '../cli-io.js';
 import { parseFlags } from '../parse-flags.js';
 import { type LocalStack, startLocalStack } from '../up/local-stack.js';
+import { runDemoTraffic } from '../up/demo-traffic.js';
 import { type UpOptions, upOptionsSchema } from '../up/up-options.js';
 import { findWellLitPath, wellLitPaths } from '../up/well-lit-paths.js';
 import { optionsFromSchema } from './options-from-schema.js';
@@ -63,6 +64,7 @@ export function createUpCommand(io: CliIo): Command {
         throw new LlmdError('invalid_argument', `--config: cannot read ${options.config}: ${(error as Error).message}`);
       }
     }
+    const routed = new Map<string, ReadonlyArray<string>>();
     const logger = pino({ name: 'llmd-up', level: process.env.LLMD_LOG_LEVEL ?? 'warn' }, pino.destination(2));
     const stack = await startLocalStack({
       path,
@@ -73,9 +75,11 @@ export function createUpCommand(io: CliIo): Command {
       port: options.port,
       host: options.host,
       ...(options.extProc !== undefined ? { extProcPort: options.extProc === true ? 9002 : options.extProc } : {}),
+      ...(options.demo ? { onRouted: (requestId: string, targets: ReadonlyArray<string>) => void routed.set(requestId, targets) } : {}),
       logger,
     });
     io.writeStdout(describeStack(stack));
+    if (options.demo) await runDemoTraffic(stack, routed, io);
     await new Promise<void>((resolve) => {
       const stop = () => {
         io.writeStdout('llmd up: stopping…\n');

@@ -7,6 +7,7 @@ import {
   type ExtProcServer,
   type Gateway,
   type PluginDefinition,
+  type RequestPipeline,
   StaticDiscovery,
   startExtProcServer,
   startGateway,
@@ -34,6 +35,8 @@ export interface StartLocalStackOptions {
   // biome-ignore lint/suspicious/noExplicitAny: plugin definitions of any parameter schema.
   readonly plugins?: ReadonlyArray<PluginDefinition<any>>;
   readonly logger?: Logger;
+  /** Called with every routing decision (request id → targets), e.g. to show what the scheduler did. */
+  readonly onRouted?: (requestId: string, targets: ReadonlyArray<string>) => void;
   /** How long to wait for pods, scraping and plugins to be ready; default 30 s. */
   readonly readyTimeoutMilliseconds?: number;
 }
@@ -136,8 +139,18 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       'the pods to be scraped and the EPP plugins to be ready',
     );
 
+    const onRouted = options.onRouted;
+    const pipeline: RequestPipeline = onRouted
+      ? {
+          handle: async (incoming) => {
+            const outcome = await picker.pipeline.handle(incoming);
+            if (outcome.kind === 'route') onRouted(outcome.requestId, outcome.targets);
+            return outcome;
+          },
+        }
+      : picker.pipeline;
     const gateway = await startGateway({
-      pipeline: picker.pipeline,
+      pipeline,
       port: gatewayPort,
       host,
       endpoints: () => picker.datastore.snapshot().map((state) => state.endpoint),

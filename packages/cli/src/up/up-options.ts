@@ -19,6 +19,7 @@ export const upOptionsSchema = z
     prefillTimePerToken: z.string().optional().describe('simulated prefill time per uncached prompt token (e.g. 0.1ms)'),
     interTokenLatency: z.string().optional().describe('simulated time per output token (e.g. 10ms)'),
     numGpuBlocks: z.coerce.number().int().positive().optional().describe('KV blocks per simulated pod'),
+    demo: z.boolean().default(false).describe('after start-up, send a little demo traffic and print where each request went'),
     maxNumSeqs: z.coerce.number().int().positive().optional().describe('requests each pod runs at once'),
   })
   .strict();

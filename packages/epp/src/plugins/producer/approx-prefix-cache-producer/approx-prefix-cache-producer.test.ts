@@ -237,7 +237,7 @@ describe('approx-prefix-cache-producer', () => {
     ).toBe(2);
   });
 
-  it('purges endpoints that left the pool', async () => {
+  it('purges endpoints that left the pool, periodically and on notification', async () => {
     const endpoints = [
       createTestEndpointState({ key: '10.4.0.1:8000' }),
       createTestEndpointState({ key: '10.4.0.2:8000' }),
@@ -260,6 +260,9 @@ describe('approx-prefix-cache-producer', () => {
     pool.splice(0, 1);
     producer.purgeDepartedEndpoints();
     expect(producer.index.endpointKeys()).toEqual(['10.4.0.2:8000']);
+    // An endpoint notification purges at once.
+    producer.endpointRemoved?.((endpoints[1] as EndpointState).endpoint);
+    expect(producer.index.endpointKeys()).toEqual([]);
   });
 
   it('rejects invalid and unknown parameters with the field path, and maps the deprecated blockSize', async () => {

@@ -12,6 +12,7 @@ import type {
   ClosablePlugin,
   DataConsumerPlugin,
   DataProducerPlugin,
+  EndpointLifecyclePlugin,
   PreRequestPlugin,
 } from '../../../plugin/plugin-interfaces.js';
 import type { SchedulingRequest } from '../../../plugin/scheduling-request.js';
@@ -55,6 +56,7 @@ export interface ApproxPrefixCacheProducer
   extends DataProducerPlugin,
     DataConsumerPlugin,
     PreRequestPlugin,
+    EndpointLifecyclePlugin,
     ClosablePlugin {
   /** The index itself (tests, state dumps). */
   readonly index: ApproxPrefixIndex;
@@ -200,6 +202,10 @@ export const approxPrefixCacheProducerPlugin = definePlugin({
         if (prefill && prefill.endpoint.key !== result.primary.endpoint.key) {
           record(state.hashes, prefill, state.blockSizeTokens);
         }
+      },
+      // Endpoint notifications (when the EPP sends them) purge at once; the timer catches the rest.
+      endpointRemoved(endpoint) {
+        index.removeEndpoint(endpoint.key);
       },
       close() {
         clearInterval(purgeTimer);
