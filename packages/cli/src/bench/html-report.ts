@@ -1,3 +1,4 @@
+import type { BenchTarget } from './arrivals.js';
 import type { BenchStepResult } from './bench-result.js';
 import { escapeHtml } from './escape-html.js';
 import { formatTarget, type NamedBenchResult, targetValue } from './named-result.js';
@@ -9,6 +10,10 @@ export interface HtmlReportOptions {
   title?: string;
   /** Printed under the title; defaults to now. */
   generatedAt?: Date;
+  /** The best achievable hit rate per load level, drawn as a black dashed line on the hit-rate chart. */
+  oracle?: { readonly name: string; readonly steps: ReadonlyArray<{ target: BenchTarget; hitRate: number | null }> };
+  /** Free-text lines listed under the setups (what each setup runs, scaling choices). */
+  descriptions?: ReadonlyArray<string>;
 }
 
 /** Distinguishable on white, also for common colour-vision deficiencies (Okabe–Ito). */
@@ -41,6 +46,17 @@ function series(
       return y === null ? [] : [{ x: targetValue(step.target), y }];
     }),
   }));
+}
+
+function oracleSeries(oracle: NonNullable<HtmlReportOptions['oracle']>): ChartSeries {
+  return {
+    name: oracle.name,
+    color: '#000000',
+    dashed: true,
+    points: oracle.steps.flatMap((step) =>
+      step.hitRate === null ? [] : [{ x: targetValue(step.target), y: step.hitRate * 100 }],
+    ),
+  };
 }
 
 function loadLabel(entries: readonly NamedBenchResult[]): string {
@@ -105,7 +121,10 @@ export function renderHtmlReport(
       title: 'Prefix-cache hit rate',
       xLabel,
       yLabel: 'cached / prompt tokens (%)',
-      series: series(entries, (step) => (step.cacheHitRate === null ? null : step.cacheHitRate * 100)),
+      series: [
+        ...series(entries, (step) => (step.cacheHitRate === null ? null : step.cacheHitRate * 100)),
+        ...(options.oracle ? [oracleSeries(options.oracle)] : []),
+      ],
       formatY: (value) => `${Number(value.toFixed(1))}%`,
     }),
   ];
@@ -123,6 +142,7 @@ export function renderHtmlReport(
 <p class="generated">Generated ${escapeHtml(generatedAt)}</p>
 <h2>Setups</h2>
 ${setupsTable(entries)}
+${options.descriptions && options.descriptions.length > 0 ? `<ul>${options.descriptions.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` : ''}
 <h2>Charts</h2>
 <div class="charts">
 ${charts.map((chart) => `<figure>${chart}</figure>`).join('\n')}
