@@ -46,6 +46,11 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'skip-tokenizer': { type: 'boolean', default: false },
+    /** Run only this profile / endpoint count / prompt size (profiling one case with --cpu-prof). */
+    profile: { type: 'string' },
+    endpoints: { type: 'string' },
+    tokens: { type: 'string' },
+    'skip-tokenization': { type: 'boolean', default: false },
   },
 });
 
@@ -418,8 +423,11 @@ async function main(): Promise<void> {
   );
   const results: LatencyResult[] = [];
   for (const plan of sizePlans) {
+    if (values.tokens !== undefined && Number(values.tokens) !== plan.tokens) continue;
     for (const endpointCount of endpointCounts) {
+      if (values.endpoints !== undefined && Number(values.endpoints) !== endpointCount) continue;
       for (const profile of ['default', 'precise'] as const) {
+        if (values.profile !== undefined && values.profile !== profile) continue;
         const result = await measureScheduling(profile, endpointCount, plan);
         results.push(result);
         console.error(
@@ -441,6 +449,7 @@ async function main(): Promise<void> {
     );
   }
 
+  if (values['skip-tokenization']) return;
   const tokenization = await measureTokenization();
   console.log('');
   console.log('Tokenization (separate from scheduling), same English-like text at each size:');

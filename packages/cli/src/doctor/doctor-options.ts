@@ -128,6 +128,10 @@ export const doctorOptionsSchema = z
       options.indexUrl !== undefined ||
       options.eppMetricsUrl !== undefined,
     { message: 'nothing to check: give endpoints, KV-event sockets, an index URL or an EPP metrics URL', path: ['endpoints'] },
+  )
+  .refine(
+    (options) => new Set(options.kvEvents.map((target) => target.endpointKey)).size === options.kvEvents.length,
+    { message: 'each endpoint may have one KV-event socket', path: ['kvEvents'] },
   );
 
 export type DoctorOptionsInput = z.input<typeof doctorOptionsSchema>;
