@@ -7,7 +7,11 @@ import { zoneAffinityScorerPlugin } from './zone-affinity-scorer.js';
 const zone = 'topology.kubernetes.io/zone';
 const pool = [
   createTestEndpointState({ key: '10.1.0.1:8000', labels: { [zone]: 'a' } }),
-  createTestEndpointState({ key: '10.1.0.2:8000', labels: { [zone]: 'b' }, metrics: { waitingQueueSize: 1 } }),
+  createTestEndpointState({
+    key: '10.1.0.2:8000',
+    labels: { [zone]: 'b' },
+    metrics: { waitingQueueSize: 1 },
+  }),
 ];
 const request = (clientZone: string) =>
   createSchedulingRequest({
@@ -22,7 +26,9 @@ describe('zone-affinity-scorer (third-party plugin from YAML)', () => {
     // Zone b is busier (queue 1 vs 0) but zone affinity (weight 3) outweighs the queue scorer.
     const outcome = await scheduler.schedule(request('b'), pool);
     expect(outcome.ok && outcome.result.primary.endpoint.key).toBe('10.1.0.2:8000');
-    const scores = outcome.ok ? outcome.result.profileResults.get('default')?.scoresByScorer.get('zone-affinity-scorer') : undefined;
+    const scores = outcome.ok
+      ? outcome.result.profileResults.get('default')?.scoresByScorer.get('zone-affinity-scorer')
+      : undefined;
     expect(Object.fromEntries(scores ?? [])).toEqual({ '10.1.0.1:8000': 0.2, '10.1.0.2:8000': 1 });
   });
 
@@ -34,8 +40,8 @@ describe('zone-affinity-scorer (third-party plugin from YAML)', () => {
   });
 
   it('is unknown without registration (clear startup error naming the type)', async () => {
-    await expect(createTestScheduler({ config: 'plugins: [{ type: zone-affinity-scorer }]' })).rejects.toThrow(
-      /unknown plugin type "zone-affinity-scorer"/,
-    );
+    await expect(
+      createTestScheduler({ config: 'plugins: [{ type: zone-affinity-scorer }]' }),
+    ).rejects.toThrow(/unknown plugin type "zone-affinity-scorer"/);
   });
 });

@@ -39,7 +39,10 @@ for (let turn = 1; turn <= 3; turn++) {
       {
         model,
         messages: [
-          { role: 'system', content: `You are ${persona}. Answer carefully and cite your reasoning. `.repeat(40) },
+          {
+            role: 'system',
+            content: `You are ${persona}. Answer carefully and cite your reasoning. `.repeat(40),
+          },
           { role: 'user', content: `Question ${turn}?` },
         ],
         max_tokens: 8,
@@ -48,7 +51,9 @@ for (let turn = 1; turn <= 3; turn++) {
     );
     const pod = cluster.endpoints.indexOf(routedTo.get(requestId) ?? '');
     const cached = completion.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-    console.log(`${persona}, turn ${turn} → pod ${pod}: ${cached}/${completion.usage?.prompt_tokens} prompt tokens cached`);
+    console.log(
+      `${persona}, turn ${turn} → pod ${pod}: ${cached}/${completion.usage?.prompt_tokens} prompt tokens cached`,
+    );
   }
 }
 

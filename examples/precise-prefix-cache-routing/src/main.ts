@@ -57,7 +57,10 @@ schedulingProfiles:
   - { pluginRef: prefix-cache-scorer, weight: 3 }
   - { pluginRef: no-hit-lru-scorer, weight: 2 }
 `;
-const picker = await createEndpointPicker({ config, discovery: new StaticDiscovery({ endpoints: cluster.endpoints }) });
+const picker = await createEndpointPicker({
+  config,
+  discovery: new StaticDiscovery({ endpoints: cluster.endpoints }),
+});
 await picker.start();
 
 // 3. The gateway; the pipeline wrapper only records where each request went.
@@ -69,13 +72,20 @@ const pipeline: RequestPipeline = {
     return outcome;
   },
 };
-const gateway = await startGateway({ pipeline, endpoints: () => picker.datastore.snapshot().map((state) => state.endpoint) });
+const gateway = await startGateway({
+  pipeline,
+  endpoints: () => picker.datastore.snapshot().map((state) => state.endpoint),
+});
 
 // 4. The same long document asked about three times: after the first answer, the pod's KV events
 // tell the index where the blocks are, and later questions go there.
 const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused' });
 const document = 'Clause: the supplier shall deliver the goods within thirty days of the order. '.repeat(80);
-for (const [index, question] of ['Summarise the contract.', 'List the deadlines.', 'Who bears the risk?'].entries()) {
+for (const [index, question] of [
+  'Summarise the contract.',
+  'List the deadlines.',
+  'Who bears the risk?',
+].entries()) {
   const requestId = `question-${index}`;
   const completion = await client.chat.completions.create(
     { model, messages: [{ role: 'user', content: `${document}\n${question}` }], max_tokens: 8 },
@@ -83,7 +93,9 @@ for (const [index, question] of ['Summarise the contract.', 'List the deadlines.
   );
   const pod = cluster.endpoints.indexOf(routedTo.get(requestId) ?? '');
   const cached = completion.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-  console.log(`"${question}" → pod ${pod}: ${cached}/${completion.usage?.prompt_tokens} prompt tokens cached`);
+  console.log(
+    `"${question}" → pod ${pod}: ${cached}/${completion.usage?.prompt_tokens} prompt tokens cached`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 100)); // let the KV events arrive
 }
 

@@ -1,12 +1,12 @@
 import { LlmdError } from '@llmd/core';
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
+import { createEppCommand } from './commands/epp-command.js';
 import { createHashCommand } from './commands/hash-command.js';
 import { createIndexCommand } from './commands/index-command.js';
-import { createEppCommand } from './commands/epp-command.js';
-import { createUpCommand } from './commands/up-command.js';
 import { createSimCommand } from './commands/sim-command.js';
 import { createTokenizeCommand } from './commands/tokenize-command.js';
+import { createUpCommand } from './commands/up-command.js';
 import { cliVersion } from './version.js';
 
 /** Exit codes: 0 success, 1 unexpected failure, 2 bad input (flags, stdin, files). */

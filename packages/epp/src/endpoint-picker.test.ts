@@ -17,13 +17,17 @@ async function successCounts(cluster: SimCluster): Promise<number[]> {
     cluster.pods.map(async (pod) => {
       const text = await (await fetch(`${pod.url}/metrics`)).text();
       let total = 0;
-      for (const line of text.split('\n')) if (line.startsWith('vllm:request_success_total')) total += Number(line.split(' ').pop());
+      for (const line of text.split('\n'))
+        if (line.startsWith('vllm:request_success_total')) total += Number(line.split(' ').pop());
       return total;
     }),
   );
 }
 
-async function stack(replicas: number, maxNumSeqs = 8): Promise<{ cluster: SimCluster; picker: EndpointPicker; gateway: Gateway; client: OpenAI }> {
+async function stack(
+  replicas: number,
+  maxNumSeqs = 8,
+): Promise<{ cluster: SimCluster; picker: EndpointPicker; gateway: Gateway; client: OpenAI }> {
   const cluster = await startSimCluster({ replicas, config: { model, timeScale: 50, maxNumSeqs } });
   closers.push(() => cluster.close(0));
   const picker = await createEndpointPicker({
@@ -38,10 +42,18 @@ async function stack(replicas: number, maxNumSeqs = 8): Promise<{ cluster: SimCl
     endpoints: () => picker.datastore.snapshot().map((state) => state.endpoint),
   });
   closers.push(() => gateway.close());
-  return { cluster, picker, gateway, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 }) };
+  return {
+    cluster,
+    picker,
+    gateway,
+    client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 }),
+  };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMilliseconds = 10_000): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMilliseconds = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMilliseconds;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -53,7 +65,8 @@ describe('Endpoint Picker with the default config against simulated pods', () =>
   it('schedules a repeated long prompt to the pod that served it', async () => {
     const { cluster, client } = await stack(4);
     const prompt = `${'You are a careful assistant that answers in detail. '.repeat(400)}Question: what is prefix caching?`;
-    const ask = () => client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 4 });
+    const ask = () =>
+      client.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 4 });
     await ask();
     const first = await successCounts(cluster);
     const served = first.indexOf(1);
@@ -79,7 +92,9 @@ describe('Endpoint Picker with the default config against simulated pods', () =>
     );
     const busyKeys = new Set(busy.map((pod) => new URL(pod.url).host));
     await waitFor(() =>
-      picker.datastore.snapshot().every((state) => !busyKeys.has(state.endpoint.key) || state.metrics.waitingQueueSize >= 2),
+      picker.datastore
+        .snapshot()
+        .every((state) => !busyKeys.has(state.endpoint.key) || state.metrics.waitingQueueSize >= 2),
     );
     const before = await successCounts(cluster);
     for (let index = 0; index < 3; index++) {

@@ -1,5 +1,8 @@
 import { type Logger, noopLogger } from '@llmd/core';
-import { type LoadedEndpointPickerConfig, loadEndpointPickerConfig } from './config/load-endpoint-picker-config.js';
+import {
+  type LoadedEndpointPickerConfig,
+  loadEndpointPickerConfig,
+} from './config/load-endpoint-picker-config.js';
 import { Datastore } from './datalayer/datastore.js';
 import type { EndpointDiscovery } from './datalayer/endpoint-discovery.js';
 import { EngineMetricMappings } from './datalayer/engine-metric-mappings.js';
@@ -77,7 +80,9 @@ function contributions(plugins: ReadonlyArray<LoadedPlugin>): DataLayerContribut
  * its discovery source and metrics collector, flow control when gated on, the request pipeline and
  * the `llm_d_epp_*` metrics. Both servers (ext_proc, gateway) and custom gateways sit on top.
  */
-export async function createEndpointPicker(options: CreateEndpointPickerOptions = {}): Promise<EndpointPicker> {
+export async function createEndpointPicker(
+  options: CreateEndpointPickerOptions = {},
+): Promise<EndpointPicker> {
   const logger = options.logger ?? noopLogger;
   const now = options.now ?? Date.now;
   const datastore = new Datastore({ logger: logger.child({ component: 'datastore' }) });
@@ -102,9 +107,17 @@ export async function createEndpointPicker(options: CreateEndpointPickerOptions 
   scheduler = new Scheduler(loaded.plugins, { logger: logger.child({ component: 'scheduler' }), metrics });
   if (loaded.featureGates.flowControl) {
     if (!options.createFlowControl) {
-      throw new InvalidConfigError('featureGates: flowControl is on but this embedding provides no flow controller');
+      throw new InvalidConfigError(
+        'featureGates: flowControl is on but this embedding provides no flow controller',
+      );
     }
-    flowControl = options.createFlowControl({ loaded, scheduler, datastore, logger: logger.child({ component: 'flow-control' }), now });
+    flowControl = options.createFlowControl({
+      loaded,
+      scheduler,
+      datastore,
+      logger: logger.child({ component: 'flow-control' }),
+      now,
+    });
   }
   const pipeline = new EndpointPickerPipeline({
     scheduler,
@@ -123,7 +136,11 @@ export async function createEndpointPicker(options: CreateEndpointPickerOptions 
   const discovery: EndpointDiscovery | undefined =
     options.discovery ??
     (fileSource?.kind === 'file-discovery'
-      ? new FileDiscovery({ path: fileSource.path, watch: fileSource.watchFile, logger: logger.child({ component: 'file-discovery' }) })
+      ? new FileDiscovery({
+          path: fileSource.path,
+          watch: fileSource.watchFile,
+          logger: logger.child({ component: 'file-discovery' }),
+        })
       : undefined);
   if (!discovery) {
     throw new InvalidConfigError(
@@ -146,7 +163,9 @@ export async function createEndpointPicker(options: CreateEndpointPickerOptions 
                 scheme: metricsSource.scheme,
                 path: metricsSource.path,
                 tls: metricsSource.tls,
-                ...(metricsSource.timeoutMilliseconds ? { timeoutMilliseconds: metricsSource.timeoutMilliseconds } : {}),
+                ...(metricsSource.timeoutMilliseconds
+                  ? { timeoutMilliseconds: metricsSource.timeoutMilliseconds }
+                  : {}),
               }
             : {}),
           ...(extractor?.kind === 'metrics-extractor'
@@ -157,7 +176,9 @@ export async function createEndpointPicker(options: CreateEndpointPickerOptions 
 
   // Endpoint notifications (llm-d's endpoint-notification-source): the precise prefix producer
   // dials each pod's KV-event socket and clears the index when a pod leaves.
-  const lifecyclePlugins = loaded.plugins.all.map((plugin) => plugin.behaviour).filter(isEndpointLifecyclePlugin);
+  const lifecyclePlugins = loaded.plugins.all
+    .map((plugin) => plugin.behaviour)
+    .filter(isEndpointLifecyclePlugin);
   const unsubscribe = datastore.onChange(({ added, removed }) => {
     for (const plugin of lifecyclePlugins) {
       for (const endpoint of added) safely(logger, () => plugin.endpointAdded?.(endpoint));

@@ -1,36 +1,57 @@
-export {
-  type DataLayerContribution,
-  type DataLayerPlugin,
-} from './plugin/plugin-interfaces.js';
-export * from './plugin/index.js';
-export { createPluginRegistry, type PluginRegistry } from './plugin/plugin-registry.js';
-export { builtinPlugins } from './plugins/builtin-plugins.js';
-export { InvalidConfigError } from './errors/invalid-config-error.js';
-export {
-  decodeEndpointPickerConfig,
-  type LoadedEndpointPickerConfig,
-  type LoadEndpointPickerConfigOptions,
-  loadEndpointPickerConfig,
-} from './config/load-endpoint-picker-config.js';
+export { defaultEndpointPickerConfig } from './config/default-endpoint-picker-config.js';
+export { parseGoDurationMilliseconds } from './config/duration.js';
 export {
   type EndpointPickerConfig,
   type EndpointPickerConfigInput,
   endpointPickerConfigApiVersions,
   endpointPickerConfigSchema,
-  featureGateDefaults,
   type FlowControlConfig,
+  featureGateDefaults,
 } from './config/endpoint-picker-config-schema.js';
-export { defaultEndpointPickerConfig } from './config/default-endpoint-picker-config.js';
-export { parseGoDurationMilliseconds } from './config/duration.js';
-export { type ScheduleOutcome, Scheduler, type SchedulerOptions, type SchedulerPlugins } from './scheduling/scheduler.js';
-export type { SchedulerProfile, WeightedScorer } from './scheduling/scheduler-profile.js';
-export type { ExtensionPoint, PluginMetricsSink } from './scheduling/plugin-run-observer.js';
 export {
-  chatCompletionBody,
-  completionBody,
-  createSchedulingRequest,
-  type SchedulingRequestInit,
-} from './scheduling/create-scheduling-request.js';
+  decodeEndpointPickerConfig,
+  type LoadEndpointPickerConfigOptions,
+  type LoadedEndpointPickerConfig,
+  loadEndpointPickerConfig,
+} from './config/load-endpoint-picker-config.js';
+export { Datastore, type EndpointSetChange } from './datalayer/datastore.js';
+export type { EndpointDiscovery } from './datalayer/endpoint-discovery.js';
+export { EngineMetricMappings, engineMetricsConfigSchema } from './datalayer/engine-metric-mappings.js';
+export { FileDiscovery, type FileDiscoveryOptions, parseEndpointFile } from './datalayer/file-discovery.js';
+export { KubernetesDiscovery, type KubernetesDiscoveryOptions } from './datalayer/kubernetes-discovery.js';
+export { MetricsCollector, type MetricsCollectorOptions } from './datalayer/metrics-collector.js';
+export { type PrometheusSample, parsePrometheusText } from './datalayer/prometheus-text-parser.js';
+export {
+  parseEndpointList,
+  StaticDiscovery,
+  type StaticDiscoveryOptions,
+} from './datalayer/static-discovery.js';
+export { createDefaultFlowControl } from './default-flow-control.js';
+export {
+  type CreateEndpointPickerOptions,
+  createEndpointPicker,
+  type EndpointPicker,
+  type FlowControlContext,
+  type FlowControlHandle,
+} from './endpoint-picker.js';
+export {
+  type EppServerConfig,
+  type EppServerConfigInput,
+  eppServerConfigSchema,
+  removedEppFlags,
+} from './epp-server-config.js';
+export { InvalidConfigError } from './errors/invalid-config-error.js';
+export { createFlowController } from './flowcontrol/create-flow-controller.js';
+export { FlowController, type FlowDecision, type FlowRequest } from './flowcontrol/flow-controller.js';
+export type { GatewayOptions } from './gateway/gateway-options.js';
+export { type Gateway, startGateway } from './gateway/gateway-server.js';
+export { EppMetrics, type EppMetricsOptions } from './metrics/epp-metrics.js';
+export {
+  EndpointPickerPipeline,
+  type EndpointPickerPipelineOptions,
+  type FlowAdmission,
+} from './pipeline/endpoint-picker-pipeline.js';
+export type { PipelineObserver, RequestLabels } from './pipeline/pipeline-observer.js';
 export {
   type DropReason,
   dropReasons,
@@ -41,34 +62,31 @@ export {
   type ResponseExchange,
   type RouteOutcome,
 } from './pipeline/request-outcome.js';
+export * from './plugin/index.js';
+export type {
+  DataLayerContribution,
+  DataLayerPlugin,
+} from './plugin/plugin-interfaces.js';
+export { createPluginRegistry, type PluginRegistry } from './plugin/plugin-registry.js';
+export { builtinPlugins } from './plugins/builtin-plugins.js';
 export {
-  EndpointPickerPipeline,
-  type EndpointPickerPipelineOptions,
-  type FlowAdmission,
-} from './pipeline/endpoint-picker-pipeline.js';
-export type { PipelineObserver, RequestLabels } from './pipeline/pipeline-observer.js';
-export { EppMetrics, type EppMetricsOptions } from './metrics/epp-metrics.js';
+  chatCompletionBody,
+  completionBody,
+  createSchedulingRequest,
+  type SchedulingRequestInit,
+} from './scheduling/create-scheduling-request.js';
+export type { ExtensionPoint, PluginMetricsSink } from './scheduling/plugin-run-observer.js';
 export {
-  type CreateEndpointPickerOptions,
-  createEndpointPicker,
-  type EndpointPicker,
-  type FlowControlContext,
-  type FlowControlHandle,
-} from './endpoint-picker.js';
-export { createDefaultFlowControl } from './default-flow-control.js';
-export { type EppServerConfig, type EppServerConfigInput, eppServerConfigSchema, removedEppFlags } from './epp-server-config.js';
+  type ScheduleOutcome,
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerPlugins,
+} from './scheduling/scheduler.js';
+export type { SchedulerProfile, WeightedScorer } from './scheduling/scheduler-profile.js';
+export {
+  type ExtProcServer,
+  type ExtProcServerOptions,
+  startExtProcServer,
+} from './server/start-ext-proc-server.js';
 export { type EppServer, type StartEppServerOptions, startEppServer } from './start-epp-server.js';
-export { Datastore, type EndpointSetChange } from './datalayer/datastore.js';
-export type { EndpointDiscovery } from './datalayer/endpoint-discovery.js';
-export { parseEndpointList, StaticDiscovery, type StaticDiscoveryOptions } from './datalayer/static-discovery.js';
-export { FileDiscovery, type FileDiscoveryOptions, parseEndpointFile } from './datalayer/file-discovery.js';
-export { KubernetesDiscovery, type KubernetesDiscoveryOptions } from './datalayer/kubernetes-discovery.js';
-export { MetricsCollector, type MetricsCollectorOptions } from './datalayer/metrics-collector.js';
-export { EngineMetricMappings, engineMetricsConfigSchema } from './datalayer/engine-metric-mappings.js';
-export { parsePrometheusText, type PrometheusSample } from './datalayer/prometheus-text-parser.js';
-export { type ExtProcServer, type ExtProcServerOptions, startExtProcServer } from './server/start-ext-proc-server.js';
-export { type Gateway, startGateway } from './gateway/gateway-server.js';
-export type { GatewayOptions } from './gateway/gateway-options.js';
-export { FlowController, type FlowDecision, type FlowRequest } from './flowcontrol/flow-controller.js';
-export { createFlowController } from './flowcontrol/create-flow-controller.js';
 export { eppVersion } from './version.js';

@@ -58,16 +58,22 @@ describe('llmd epp (startEppServer) with simulated pods', () => {
     const server = await startEpp();
     const client = extProcClient(server);
     expect(Buffer.byteLength(body)).toBeGreaterThan(200_000);
-    const first = await client.openStream().sendRequest({ method: 'POST', path: '/v1/chat/completions', body, chunkBytes: 16_384 });
+    const first = await client
+      .openStream()
+      .sendRequest({ method: 'POST', path: '/v1/chat/completions', body, chunkBytes: 16_384 });
     if (first.kind !== 'routed') throw new Error(`expected a route, got ${first.status} ${first.body}`);
     expect(cluster.endpoints).toContain(first.destination);
-    expect(first.dynamicMetadata['envoy.lb']).toEqual({ 'x-gateway-destination-endpoint': first.destination });
+    expect(first.dynamicMetadata['envoy.lb']).toEqual({
+      'x-gateway-destination-endpoint': first.destination,
+    });
     expect(first.setHeaders['content-length']).toBe(String(Buffer.byteLength(body)));
     expect(first.body.toString()).toBe(body);
     expect(Math.max(...first.bodyChunkSizes)).toBeLessThanOrEqual(62_000);
     expect(first.bodyChunkSizes.length).toBeGreaterThan(1);
 
-    const second = await client.openStream().sendRequest({ method: 'POST', path: '/v1/chat/completions', body });
+    const second = await client
+      .openStream()
+      .sendRequest({ method: 'POST', path: '/v1/chat/completions', body });
     expect(second.kind === 'routed' && second.destination).toBe(first.destination);
   });
 
@@ -85,16 +91,24 @@ describe('llmd epp (startEppServer) with simulated pods', () => {
   it('reports SERVING for liveness, readiness and the ext_proc service', async () => {
     const server = await startEpp();
     const { HealthClient } = loadHealthProtos();
-    const health = new HealthClient(`127.0.0.1:${server.extProc.healthPort}`, grpc.credentials.createInsecure());
+    const health = new HealthClient(
+      `127.0.0.1:${server.extProc.healthPort}`,
+      grpc.credentials.createInsecure(),
+    );
     closers.push(() => health.close());
     const check = (service: string) =>
       new Promise<string>((resolve, reject) =>
         (health as unknown as Record<string, (...args: unknown[]) => void>).Check?.(
           { service },
-          (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status)),
+          (error: grpc.ServiceError | null, response: { status: string }) =>
+            error ? reject(error) : resolve(response.status),
         ),
       );
-    for (const service of [healthServiceNames.liveness, healthServiceNames.readiness, healthServiceNames.extProc]) {
+    for (const service of [
+      healthServiceNames.liveness,
+      healthServiceNames.readiness,
+      healthServiceNames.extProc,
+    ]) {
       expect(await check(service)).toBe('SERVING');
     }
     server.drain();
@@ -103,7 +117,9 @@ describe('llmd epp (startEppServer) with simulated pods', () => {
 
   it('serves llm_d_epp_* metrics that promtool accepts', async () => {
     const server = await startEpp();
-    await extProcClient(server).openStream().sendRequest({ method: 'POST', path: '/v1/chat/completions', body });
+    await extProcClient(server)
+      .openStream()
+      .sendRequest({ method: 'POST', path: '/v1/chat/completions', body });
     const exposition = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
     expect(exposition).toMatch(/^llm_d_epp_request_total\{.*\} 1$/m);
     expect(exposition).toMatch(/^llm_d_epp_ready_endpoints 3$/m);
@@ -122,11 +138,18 @@ describe('llmd epp (startEppServer) with simulated pods', () => {
     // names must stay llm-d's, so that must be the only finding.
     const result = await promisify(execFile)('sh', ['-c', `${promtool} check metrics < ${file}`]).then(
       ({ stdout, stderr }) => ({ code: 0, output: `${stdout}${stderr}` }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: `${error.stdout}${error.stderr}` }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        output: `${error.stdout}${error.stderr}`,
+      }),
     );
     expect([0, 3]).toContain(result.code);
     const findings = result.output.split('\n').filter((line) => line.trim() !== '');
-    expect(findings.filter((line) => !/^llm_d_epp_\w+ metric names should not contain abbreviated units$/.test(line))).toEqual([]);
+    expect(
+      findings.filter(
+        (line) => !/^llm_d_epp_\w+ metric names should not contain abbreviated units$/.test(line),
+      ),
+    ).toEqual([]);
   });
 
   it('refuses a config naming an unknown plugin type, naming it', async () => {

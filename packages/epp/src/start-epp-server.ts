@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidArgumentError, type Logger, noopLogger, parseWithSchema } from '@llmd/core';
 import { KubeConfig } from '@kubernetes/client-node';
+import { InvalidArgumentError, type Logger, noopLogger, parseWithSchema } from '@llmd/core';
 import type { EndpointDiscovery } from './datalayer/endpoint-discovery.js';
 import { FileDiscovery } from './datalayer/file-discovery.js';
 import { KubernetesDiscovery } from './datalayer/kubernetes-discovery.js';
 import { StaticDiscovery } from './datalayer/static-discovery.js';
 import { createDefaultFlowControl } from './default-flow-control.js';
-import { type EndpointPicker, createEndpointPicker } from './endpoint-picker.js';
+import { createEndpointPicker, type EndpointPicker } from './endpoint-picker.js';
 import { type EppServerConfigInput, eppServerConfigSchema } from './epp-server-config.js';
 import { type Gateway, startGateway } from './gateway/gateway-server.js';
 import type { PluginDefinition } from './plugin/define-plugin.js';
@@ -34,10 +34,15 @@ export interface EppServer {
 function parseObjectives(text: string | undefined): Map<string, number> | undefined {
   if (!text) return undefined;
   const objectives = new Map<string, number>();
-  for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([^=]+)=(-?\d+)$/.exec(entry);
     if (!match) {
-      throw new InvalidArgumentError(`objectives: "${entry}" must be name=priority (an integer)`, { path: 'objectives' });
+      throw new InvalidArgumentError(`objectives: "${entry}" must be name=priority (an integer)`, {
+        path: 'objectives',
+      });
     }
     objectives.set((match[1] as string).trim(), Number(match[2]));
   }
@@ -59,34 +64,53 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
  * `llmd epp`: the Endpoint Picker as llm-d runs it — ext_proc on `--grpc-port`, gRPC health on
  * `--grpc-health-port`, Prometheus on `--metrics-port` — plus, optionally, the embedded gateway.
  */
-export async function startEppServer(input: EppServerConfigInput, options: StartEppServerOptions = {}): Promise<EppServer> {
+export async function startEppServer(
+  input: EppServerConfigInput,
+  options: StartEppServerOptions = {},
+): Promise<EppServer> {
   const config = parseWithSchema(eppServerConfigSchema, input, 'invalid_config', 'epp flag');
   const logger = options.logger ?? noopLogger;
   if (config.configFile && config.configText) {
-    throw new InvalidArgumentError('--config-file and --config-text are mutually exclusive', { path: 'configFile' });
+    throw new InvalidArgumentError('--config-file and --config-text are mutually exclusive', {
+      path: 'configFile',
+    });
   }
   const sources = [config.endpoints, config.endpointsFile, config.poolName].filter(Boolean).length;
   if (sources > 1) {
-    throw new InvalidArgumentError('choose one endpoint source: --endpoints, --endpoints-file or --pool-name', {
-      path: 'endpoints',
-    });
+    throw new InvalidArgumentError(
+      'choose one endpoint source: --endpoints, --endpoints-file or --pool-name',
+      {
+        path: 'endpoints',
+      },
+    );
   }
   let configText = config.configText;
   if (config.configFile) {
     try {
       configText = await readFile(config.configFile, 'utf8');
     } catch (error) {
-      throw new InvalidArgumentError(`--config-file: cannot read ${config.configFile}: ${(error as Error).message}`, {
-        path: 'configFile',
-        cause: error,
-      });
+      throw new InvalidArgumentError(
+        `--config-file: cannot read ${config.configFile}: ${(error as Error).message}`,
+        {
+          path: 'configFile',
+          cause: error,
+        },
+      );
     }
   }
   let discovery: EndpointDiscovery | undefined;
   if (config.endpoints) {
-    discovery = new StaticDiscovery({ endpoints: config.endpoints.split(',').map((entry) => entry.trim()).filter(Boolean) });
+    discovery = new StaticDiscovery({
+      endpoints: config.endpoints
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    });
   } else if (config.endpointsFile) {
-    discovery = new FileDiscovery({ path: config.endpointsFile, logger: logger.child({ component: 'file-discovery' }) });
+    discovery = new FileDiscovery({
+      path: config.endpointsFile,
+      logger: logger.child({ component: 'file-discovery' }),
+    });
   } else if (config.poolName) {
     const kubeConfig = new KubeConfig();
     if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);

@@ -1,5 +1,5 @@
-import { eppServerConfigSchema, removedEppFlags, startEppServer } from '@llmd/epp';
 import { LlmdError } from '@llmd/core';
+import { eppServerConfigSchema, removedEppFlags, startEppServer } from '@llmd/epp';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import type { CliIo } from '../cli-io.js';
@@ -26,7 +26,8 @@ export function createEppCommand(io: CliIo): Command {
     const flags: Record<string, unknown> = { ...rawFlags };
     // Go-style `--flag` with no value means true.
     for (const [key, value] of Object.entries(flags)) if (value === true) flags[key] = 'true';
-    if (flags.poolNamespace === undefined && process.env.NAMESPACE) flags.poolNamespace = process.env.NAMESPACE;
+    if (flags.poolNamespace === undefined && process.env.NAMESPACE)
+      flags.poolNamespace = process.env.NAMESPACE;
     parseFlags(eppServerConfigSchema, flags, 'invalid_config');
     const logger = pino({ name: 'llmd-epp' }, pino.destination(2));
     const server = await startEppServer(flags, { logger });
@@ -40,7 +41,8 @@ export function createEppCommand(io: CliIo): Command {
           // llm-d's drain: report NOT_SERVING so the proxy stops sending, keep serving open
           // streams until they finish or --drain-timeout passes.
           server.drain();
-          const deadline = Date.now() + parseFlags(eppServerConfigSchema, flags, 'invalid_config').drainTimeout;
+          const deadline =
+            Date.now() + parseFlags(eppServerConfigSchema, flags, 'invalid_config').drainTimeout;
           const poll = setInterval(() => {
             if (server.extProc.activeStreams() > 0 && Date.now() < deadline) return;
             clearInterval(poll);

@@ -47,7 +47,10 @@ describe('llmd up', () => {
     const { baseUrl } = await up(['precise-prefix-cache-routing']);
     const client = new OpenAI({ baseURL: baseUrl, apiKey: 'unused', maxRetries: 0 });
     const messages = [
-      { role: 'system' as const, content: 'You review Kubernetes manifests for security problems, one finding per line. '.repeat(60) },
+      {
+        role: 'system' as const,
+        content: 'You review Kubernetes manifests for security problems, one finding per line. '.repeat(60),
+      },
       { role: 'user' as const, content: 'Review this Deployment.' },
     ];
     const first = await client.chat.completions.create({ model: 'Qwen/Qwen3-0.6B', messages, max_tokens: 2 });
@@ -55,7 +58,11 @@ describe('llmd up', () => {
     // Let the pod's KV events reach the index, then repeat: the index routes to the pod holding the blocks.
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let repeat = 0; repeat < 3; repeat++) {
-      const again = await client.chat.completions.create({ model: 'Qwen/Qwen3-0.6B', messages, max_tokens: 2 });
+      const again = await client.chat.completions.create({
+        model: 'Qwen/Qwen3-0.6B',
+        messages,
+        max_tokens: 2,
+      });
       expect(again.usage?.prompt_tokens_details?.cached_tokens ?? 0).toBeGreaterThan(256);
     }
   }, 90_000);

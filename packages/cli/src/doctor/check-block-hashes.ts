@@ -25,6 +25,8 @@ export interface ExpectedBlockHashing {
 }
 
 const quote = (seed: string) => JSON.stringify(seed);
+/** A seed as it would be typed in a shell: bare when that is unambiguous. */
+const shellWord = (seed: string) => (/^[\w.:-]+$/.test(seed) ? seed : `'${seed.replaceAll("'", "'\\''")}'`);
 const describe = (hashing: BlockHashing) => `${hashing.algorithm} with seed ${quote(hashing.seed)}`;
 
 function mismatchMessage(key: string, detected: BlockHashing, expected: ExpectedBlockHashing): string | undefined {
@@ -33,14 +35,14 @@ function mismatchMessage(key: string, detected: BlockHashing, expected: Expected
     fixes.push(`run the engine with --prefix-caching-hash-algo ${expected.algorithm}`);
   }
   if (expected.seed !== undefined && expected.seed !== detected.seed) {
-    fixes.push(`set PYTHONHASHSEED=${quote(expected.seed)} on the engine`);
+    fixes.push(`set PYTHONHASHSEED=${shellWord(expected.seed)} on the engine`);
   }
   if (fixes.length === 0) return undefined;
   const wanted: BlockHashing = {
     algorithm: expected.algorithm ?? detected.algorithm,
     seed: expected.seed ?? detected.seed,
   };
-  return `${key} hashes blocks with ${describe(detected)}, but the index expects ${describe(wanted)}: the index will count every event from it as a hash mismatch; ${fixes.join(' and ')}, or give the index --engine-hash-algo ${detected.algorithm} --engine-hash-seed ${quote(detected.seed)}`;
+  return `${key} hashes blocks with ${describe(detected)}, but the index expects ${describe(wanted)}: the index will count every event from it as a hash mismatch; ${fixes.join(' and ')}, or give the index --engine-hash-algo ${detected.algorithm} --engine-hash-seed ${shellWord(detected.seed)}`;
 }
 
 /**
@@ -89,7 +91,7 @@ export function checkBlockHashes(
         finding(
           somethingExpected ? 'fail' : 'warn',
           'block-hashes',
-          `${key}'s block hashes match ${neither}any algorithm with a common seed (tried ${tried}): it probably runs without PYTHONHASHSEED, so vLLM picks a random seed in every process and its hashes change on each restart; set the same PYTHONHASHSEED on every engine${expected.seed === undefined ? '' : ` (${quote(expected.seed)}, as the index expects)`}`,
+          `${key}'s block hashes match ${neither}any algorithm with a common seed (tried ${tried}): it probably runs without PYTHONHASHSEED, so vLLM picks a random seed in every process and its hashes change on each restart; set the same PYTHONHASHSEED on every engine${expected.seed === undefined ? '' : ` (PYTHONHASHSEED=${shellWord(expected.seed)}, as the index expects)`}`,
           key,
         ),
       );

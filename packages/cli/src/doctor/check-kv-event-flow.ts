@@ -50,7 +50,7 @@ export function checkKvEventFlow(
       finding(
         'ok',
         'kv-events',
-        `${key}: received ${observation.batches} ${observation.batches === 1 ? 'batch' : 'batches'} (${observation.events} events) from ${target.eventsEndpoint}`,
+        `${key}: received ${observation.batches} ${observation.batches === 1 ? 'batch' : 'batches'} (${observation.events} ${observation.events === 1 ? 'event' : 'events'}) from ${target.eventsEndpoint}`,
         key,
       ),
     );

@@ -30,6 +30,10 @@ export function describeNetworkError(error: unknown, timeoutMilliseconds: number
   }
   const code = errorCode(error);
   if (code !== undefined) return reasons[code] as string;
+  // fetch reports "fetch failed" and puts the reason in `cause`.
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  return (cause ?? (error instanceof Error ? error : undefined))?.message ?? String(error);
+  const message = (cause ?? (error instanceof Error ? error : undefined))?.message ?? String(error);
+  // fetch refuses the ports browsers block (1, 22, 25, 6000, …) before dialling.
+  if (message === 'bad port') return 'fetch refuses this port (one of the ports browsers block); serve on another one';
+  return message;
 }

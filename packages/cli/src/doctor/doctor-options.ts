@@ -80,6 +80,26 @@ const kvEventTargetTextSchema = z.string().transform((value, context) => {
   return parsed.data;
 });
 
+/** Either form; a hand-made union so that the error says what is wrong rather than "Invalid input". */
+const kvEventTargetSchema = z
+  .custom<string | DoctorKvEventTarget>(
+    (value) => typeof value === 'string' || (typeof value === 'object' && value !== null),
+    'expected ip:port=tcp://host:port[|tcp://host:replayPort] or { endpointKey, eventsEndpoint, replayEndpoint }',
+  )
+  .transform((value, context): DoctorKvEventTarget => {
+    const parsed =
+      typeof value === 'string'
+        ? kvEventTargetTextSchema.safeParse(value)
+        : kvEventTargetObjectSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        context.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      }
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
 const httpUrlSchema = z
   .string()
   .trim()
@@ -102,7 +122,7 @@ export const doctorOptionsSchema = z
     /** Model servers (`ip:port`): reachability, metric names, traffic. */
     endpoints: z.array(endpointKeySchema).default([]),
     /** Engines' KV-event sockets; their endpoints are checked as model servers too. */
-    kvEvents: z.array(z.union([kvEventTargetTextSchema, kvEventTargetObjectSchema])).default([]),
+    kvEvents: z.array(kvEventTargetSchema).default([]),
     /** The KV-cache index service (`llmd index`), e.g. `http://127.0.0.1:8080`. */
     indexUrl: httpUrlSchema.optional(),
     /** The EPP's Prometheus endpoint, e.g. `http://127.0.0.1:9090/metrics`. */

@@ -6,14 +6,22 @@ const systemPrompts = [
   'You are a senior Go reviewer. Point out data races first, then error handling, then naming, and quote the offending line for every remark you make. ',
   'You are a patient chemistry tutor for high-school students. Use one everyday analogy per answer and end with a short question that checks understanding. ',
 ];
-const questions = ['Where should I start?', 'What is the most common mistake?', 'Summarise that in one line.'];
+const questions = [
+  'Where should I start?',
+  'What is the most common mistake?',
+  'Summarise that in one line.',
+];
 
 /**
  * Sends a little traffic through the gateway — three conversations with long shared system
  * prompts, interleaved — and prints where the scheduler sent each request and how much of the
  * prompt the pod had cached. Repeated prefixes should stick to one pod.
  */
-export async function runDemoTraffic(stack: LocalStack, routed: Map<string, ReadonlyArray<string>>, io: CliIo): Promise<void> {
+export async function runDemoTraffic(
+  stack: LocalStack,
+  routed: Map<string, ReadonlyArray<string>>,
+  io: CliIo,
+): Promise<void> {
   const podIndex = new Map(stack.pods.map((pod, index) => [pod.endpoint, index]));
   io.writeStdout('\nDemo traffic (3 conversations with long shared system prompts, interleaved):\n');
   for (const [turn, question] of questions.entries()) {
@@ -31,7 +39,9 @@ export async function runDemoTraffic(stack: LocalStack, routed: Map<string, Read
           max_tokens: 8,
         }),
       });
-      const body = (await response.json()) as { usage?: { prompt_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } } };
+      const body = (await response.json()) as {
+        usage?: { prompt_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+      };
       const target = routed.get(requestId)?.[0] ?? '?';
       const prompt = body.usage?.prompt_tokens ?? 0;
       const cached = body.usage?.prompt_tokens_details?.cached_tokens ?? 0;

@@ -61,14 +61,16 @@ async function freePort(host: string): Promise<number> {
   });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new LlmdError('internal', 'could not pick a free port');
+  if (typeof address !== 'object' || address === null)
+    throw new LlmdError('internal', 'could not pick a free port');
   return address.port;
 }
 
 async function waitUntil(condition: () => boolean, timeoutMilliseconds: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMilliseconds;
   while (!condition()) {
-    if (Date.now() > deadline) throw new LlmdError('internal', `timed out after ${timeoutMilliseconds} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new LlmdError('internal', `timed out after ${timeoutMilliseconds} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -97,7 +99,10 @@ export async function startLocalStack(options: StartLocalStackOptions): Promise<
       probe.once('error', (error: NodeJS.ErrnoException) =>
         reject(
           error.code === 'EADDRINUSE'
-            ? new LlmdError('invalid_argument', `port ${gatewayPort} is already in use (choose another with --port)`)
+            ? new LlmdError(
+                'invalid_argument',
+                `port ${gatewayPort} is already in use (choose another with --port)`,
+              )
             : error,
         ),
       );

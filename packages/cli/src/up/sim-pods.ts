@@ -34,7 +34,10 @@ function childEntry(): { file: string; execArgv: string[] } {
     };
   }
   const built = fileURLToPath(new URL('./sim-pods-main.js', import.meta.url));
-  return { file: existsSync(built) ? built : fileURLToPath(new URL('../sim-pods-main.js', import.meta.url)), execArgv: [] };
+  return {
+    file: existsSync(built) ? built : fileURLToPath(new URL('../sim-pods-main.js', import.meta.url)),
+    execArgv: [],
+  };
 }
 
 /** Starts N simulated vLLM pods, by default in one child process. */
@@ -52,20 +55,28 @@ export async function startSimPods(options: StartSimPodsOptions): Promise<SimPod
       ...(options.perPod ? { configFor: (index: number) => options.perPod?.[index] ?? {} } : {}),
     });
     return {
-      pods: cluster.pods.map((pod) => ({ endpoint: new URL(pod.url).host, kvEvents: pod.ranks[0]?.kvEvents?.endpoint })),
+      pods: cluster.pods.map((pod) => ({
+        endpoint: new URL(pod.url).host,
+        kvEvents: pod.ranks[0]?.kvEvents?.endpoint,
+      })),
       close: () => cluster.close(0),
     };
   }
   const { file, execArgv } = childEntry();
   const child = spawn(
     process.execPath,
-    [...execArgv, file, JSON.stringify({ replicas: options.replicas, config: options.config, perPod: options.perPod })],
+    [
+      ...execArgv,
+      file,
+      JSON.stringify({ replicas: options.replicas, config: options.config, perPod: options.perPod }),
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const pods = await new Promise<SimPod[]>((resolve, reject) => {
     let output = '';
     let errors = '';
-    const onExit = (code: number | null) => reject(new LlmdError('internal', `simulated pods exited (${code}): ${errors.trim()}`));
+    const onExit = (code: number | null) =>
+      reject(new LlmdError('internal', `simulated pods exited (${code}): ${errors.trim()}`));
     child.once('exit', onExit);
     child.stderr?.on('data', (chunk: Buffer) => {
       errors = (errors + chunk.toString()).slice(-4000);

@@ -28,7 +28,11 @@ export interface WellLitPath {
 const optimizedBaseline: WellLitPath = {
   name: 'optimized-baseline',
   summary: 'load-aware + approximate prefix-cache routing (llm-d "optimized baseline")',
-  components: ['simulated vLLM pods', 'EPP (queue, kv-cache, prefix-cache, no-hit-lru scorers)', 'embedded gateway'],
+  components: [
+    'simulated vLLM pods',
+    'EPP (queue, kv-cache, prefix-cache, no-hit-lru scorers)',
+    'embedded gateway',
+  ],
   needsKvEvents: false,
   eppConfig: () => `apiVersion: llm-d.ai/v1alpha1
 kind: EndpointPickerConfig
@@ -54,7 +58,7 @@ const precisePrefixCacheRouting: WellLitPath = {
   components: [
     'simulated vLLM pods publishing KV events',
     'EPP with the in-process KV-event index (precise-prefix-cache-producer)',
-    'render endpoint tokenization (token-producer → a pod\'s /v1/completions/render)',
+    "render endpoint tokenization (token-producer → a pod's /v1/completions/render)",
     'embedded gateway',
   ],
   needsKvEvents: true,

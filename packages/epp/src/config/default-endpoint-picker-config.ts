@@ -4,7 +4,11 @@ import type { EndpointPickerConfigInput } from './endpoint-picker-config-schema.
 export const defaultEndpointPickerConfig: EndpointPickerConfigInput = {
   apiVersion: 'llm-d.ai/v1alpha1',
   kind: 'EndpointPickerConfig',
-  plugins: [{ type: 'queue-scorer' }, { type: 'kv-cache-utilization-scorer' }, { type: 'prefix-cache-scorer' }],
+  plugins: [
+    { type: 'queue-scorer' },
+    { type: 'kv-cache-utilization-scorer' },
+    { type: 'prefix-cache-scorer' },
+  ],
   schedulingProfiles: [
     {
       name: 'default',

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
-const unitMilliseconds: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const unitMilliseconds: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /**
  * Parses a Go duration (`60s`, `1m30s`, `200ms`) as llm-d's YAML uses them; a bare number is
@@ -21,15 +29,20 @@ export function parseGoDurationMilliseconds(text: string): number | undefined {
 }
 
 /** A zod schema accepting a Go duration string or a number of milliseconds; outputs milliseconds. */
-export const durationMillisecondsSchema = z.union([z.number().min(0), z.string()]).transform((value, context) => {
-  if (typeof value === 'number') return value;
-  const parsed = parseGoDurationMilliseconds(value);
-  if (parsed === undefined) {
-    context.addIssue({ code: 'custom', message: `"${value}" is not a duration (examples: 200ms, 60s, 1m30s)` });
-    return z.NEVER;
-  }
-  return parsed;
-});
+export const durationMillisecondsSchema = z
+  .union([z.number().min(0), z.string()])
+  .transform((value, context) => {
+    if (typeof value === 'number') return value;
+    const parsed = parseGoDurationMilliseconds(value);
+    if (parsed === undefined) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a duration (examples: 200ms, 60s, 1m30s)`,
+      });
+      return z.NEVER;
+    }
+    return parsed;
+  });
 
 const quantityMultipliers: Readonly<Record<string, number>> = {
   '': 1,
@@ -44,12 +57,17 @@ const quantityMultipliers: Readonly<Record<string, number>> = {
 };
 
 /** A byte count as a number or a Kubernetes quantity (`1Gi`, `500M`). */
-export const byteQuantitySchema = z.union([z.number().int().min(0), z.string()]).transform((value, context) => {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T|)$/.exec(value.trim());
-  if (!match) {
-    context.addIssue({ code: 'custom', message: `"${value}" is not a byte quantity (examples: 1073741824, 1Gi, 500M)` });
-    return z.NEVER;
-  }
-  return Math.round(Number(match[1]) * (quantityMultipliers[match[2] as string] as number));
-});
+export const byteQuantitySchema = z
+  .union([z.number().int().min(0), z.string()])
+  .transform((value, context) => {
+    if (typeof value === 'number') return value;
+    const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T|)$/.exec(value.trim());
+    if (!match) {
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a byte quantity (examples: 1073741824, 1Gi, 500M)`,
+      });
+      return z.NEVER;
+    }
+    return Math.round(Number(match[1]) * (quantityMultipliers[match[2] as string] as number));
+  });

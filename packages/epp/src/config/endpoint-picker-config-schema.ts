@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { byteQuantitySchema, durationMillisecondsSchema } from './duration.js';
 
 /** `apiVersion` values llm-d accepts; the second is the legacy group (accepted with a warning). */
-export const endpointPickerConfigApiVersions = ['llm-d.ai/v1alpha1', 'inference.networking.x-k8s.io/v1alpha1'] as const;
+export const endpointPickerConfigApiVersions = [
+  'llm-d.ai/v1alpha1',
+  'inference.networking.x-k8s.io/v1alpha1',
+] as const;
 
 /** Feature gates llm-d defines, with their defaults. */
 export const featureGateDefaults: Readonly<Record<string, boolean>> = {
@@ -12,7 +15,10 @@ export const featureGateDefaults: Readonly<Record<string, boolean>> = {
 };
 
 /** A request count; upstream types it as a Kubernetes quantity, so `"1000"` is common in YAML. */
-const requestCountSchema = z.union([z.number().int().min(0), z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)]);
+const requestCountSchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+$/, 'must be a whole number').transform(Number),
+]);
 
 const pluginReferenceSchema = z.object({ pluginRef: z.string().min(1) }).strict();
 
@@ -99,7 +105,10 @@ export const endpointPickerConfigSchema = z
     schedulingProfiles: z.array(schedulingProfileSchema).default([]),
     dataLayer: dataLayerSchema.optional(),
     flowControl: flowControlConfigSchema.optional(),
-    requestHandler: z.object({ parsers: z.array(pluginReferenceSchema).default([]) }).strict().optional(),
+    requestHandler: z
+      .object({ parsers: z.array(pluginReferenceSchema).default([]) })
+      .strict()
+      .optional(),
     /** Deprecated top-level form; accepted and ignored in favour of `flowControl.saturationDetector`. */
     saturationDetector: z.record(z.string(), z.unknown()).optional(),
     /** Deprecated top-level form of `requestHandler.parsers`. */

@@ -7,8 +7,13 @@ import { loadEndpointPickerConfig } from './load-endpoint-picker-config.js';
 
 const constantScorer = definePlugin({
   type: 'constant-scorer',
-  parameters: z.object({ value: z.number().min(0).max(1).default(1) }).strict().default({ value: 1 }),
-  create: ({ value }) => ({ score: (_request, endpoints) => new Map(endpoints.map((endpoint) => [endpoint, value])) }),
+  parameters: z
+    .object({ value: z.number().min(0).max(1).default(1) })
+    .strict()
+    .default({ value: 1 }),
+  create: ({ value }) => ({
+    score: (_request, endpoints) => new Map(endpoints.map((endpoint) => [endpoint, value])),
+  }),
 });
 const producerA = definePlugin({
   type: 'producer-a',
@@ -27,9 +32,21 @@ const cyclicTwo = definePlugin({
   type: 'cyclic-two',
   create: () => ({ produces: ['two'], consumes: { required: ['one'] }, produce: () => {} }),
 });
-const alphaScorer = definePlugin({ type: 'alpha-scorer', stability: 'Alpha', create: () => ({ score: () => new Map() }) });
+const alphaScorer = definePlugin({
+  type: 'alpha-scorer',
+  stability: 'Alpha',
+  create: () => ({ score: () => new Map() }),
+});
 
-const registry = createPluginRegistry([...builtinPlugins, constantScorer, producerA, consumerOfA, cyclicOne, cyclicTwo, alphaScorer]);
+const registry = createPluginRegistry([
+  ...builtinPlugins,
+  constantScorer,
+  producerA,
+  consumerOfA,
+  cyclicOne,
+  cyclicTwo,
+  alphaScorer,
+]);
 const load = (text: string, allowExperimentalPlugins = false) =>
   loadEndpointPickerConfig({ text, registry, allowExperimentalPlugins });
 
@@ -48,7 +65,9 @@ schedulingProfiles:
     weight: 3
 `);
     const profile = loaded.plugins.profiles.get('default');
-    expect(profile?.scorers.map((scorer) => [scorer.plugin.name, scorer.weight])).toEqual([['constant-scorer', 3]]);
+    expect(profile?.scorers.map((scorer) => [scorer.plugin.name, scorer.weight])).toEqual([
+      ['constant-scorer', 3],
+    ]);
     expect(profile?.picker.plugin.type).toBe('max-score-picker');
     expect(loaded.plugins.profileHandler.plugin.type).toBe('single-profile-handler');
     expect(loaded.plugins.saturationDetector.plugin.type).toBe('utilization-detector');
@@ -66,7 +85,9 @@ schedulingProfiles:
   });
 
   it('rejects unknown parameters with the field path', async () => {
-    const error = await load('plugins:\n- type: constant-scorer\n  parameters: { value: 0.5, valu: 1 }\n').catch((caught) => caught);
+    const error = await load(
+      'plugins:\n- type: constant-scorer\n  parameters: { value: 0.5, valu: 1 }\n',
+    ).catch((caught) => caught);
     expect(error.code).toBe('invalid_config');
     expect(error.message).toMatch(/^instantiate phase: plugins\[0\]\.parameters/);
     expect(error.message).toMatch(/valu/);
@@ -79,12 +100,16 @@ schedulingProfiles:
   });
 
   it('rejects unknown top-level fields and names them (decode phase)', async () => {
-    await expect(load('plugins: []\nschedulingProfile: []\n')).rejects.toThrow(/^decode phase: .*schedulingProfile/);
+    await expect(load('plugins: []\nschedulingProfile: []\n')).rejects.toThrow(
+      /^decode phase: .*schedulingProfile/,
+    );
   });
 
   it('names an unknown profile reference', async () => {
     await expect(
-      load('plugins:\n- type: constant-scorer\nschedulingProfiles:\n- name: a\n  plugins:\n  - pluginRef: nope\n'),
+      load(
+        'plugins:\n- type: constant-scorer\nschedulingProfiles:\n- name: a\n  plugins:\n  - pluginRef: nope\n',
+      ),
     ).rejects.toThrow(/schedulingProfiles\[0\]\.plugins\[0\]\.pluginRef: unknown plugin "nope"/);
   });
 
@@ -130,7 +155,9 @@ schedulingProfiles:
   it('validates feature gates', async () => {
     const loaded = await load('featureGates: [flowControl]\nplugins: [{ type: constant-scorer }]\n');
     expect(loaded.featureGates.flowControl).toBe(true);
-    await expect(load('featureGates: [warpDrive]\n')).rejects.toThrow(/featureGates\[0\]: unknown feature gate "warpDrive"/);
+    await expect(load('featureGates: [warpDrive]\n')).rejects.toThrow(
+      /featureGates\[0\]: unknown feature gate "warpDrive"/,
+    );
   });
 
   it('reports YAML syntax errors in the decode phase', async () => {

@@ -61,7 +61,9 @@ const alwaysInjected = {
  * gates; (2) instantiate — plugins with their own strict parameter schemas, default injection,
  * profile slotting, producer ordering. Errors name the phase and the field path.
  */
-export async function loadEndpointPickerConfig(options: LoadEndpointPickerConfigOptions): Promise<LoadedEndpointPickerConfig> {
+export async function loadEndpointPickerConfig(
+  options: LoadEndpointPickerConfigOptions,
+): Promise<LoadedEndpointPickerConfig> {
   const logger = options.logger ?? noopLogger;
   const config = decodeEndpointPickerConfig(options, logger);
   const featureGates = resolveFeatureGates(config);
@@ -80,7 +82,9 @@ export function decodeEndpointPickerConfig(
     try {
       raw = parseYaml(options.text);
     } catch (error) {
-      throw new InvalidConfigError(`decode phase: config is not valid YAML: ${(error as Error).message}`, { cause: error });
+      throw new InvalidConfigError(`decode phase: config is not valid YAML: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   if (raw === undefined || raw === null) raw = defaultEndpointPickerConfig;
@@ -103,9 +107,12 @@ function resolveFeatureGates(config: EndpointPickerConfig): Record<string, boole
       );
     }
     if (value !== undefined && value !== 'true' && value !== 'false') {
-      throw new InvalidConfigError(`decode phase: featureGates[${index}]: "${entry}" must be name, name=true or name=false`, {
-        path: `featureGates[${index}]`,
-      });
+      throw new InvalidConfigError(
+        `decode phase: featureGates[${index}]: "${entry}" must be name, name=true or name=false`,
+        {
+          path: `featureGates[${index}]`,
+        },
+      );
     }
     gates[name] = value !== 'false';
   });
@@ -119,7 +126,14 @@ function issueError(
 ): InvalidConfigError {
   const issue = issues[0];
   const inner = issue ? formatIssuePath(issue.path) : '';
-  const path = prefix === '' ? inner : inner === '' ? prefix : inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`;
+  const path =
+    prefix === ''
+      ? inner
+      : inner === ''
+        ? prefix
+        : inner.startsWith('[')
+          ? `${prefix}${inner}`
+          : `${prefix}.${inner}`;
   const message = issue?.message ?? 'invalid value';
   return new InvalidConfigError(`${phase}: ${path === '' ? message : `${path}: ${message}`}`, { path });
 }
@@ -134,12 +148,18 @@ class PluginInstantiation {
     private readonly logger: Logger,
   ) {}
 
-  async build(config: EndpointPickerConfig, featureGates: Readonly<Record<string, boolean>>): Promise<SchedulerPlugins> {
+  async build(
+    config: EndpointPickerConfig,
+    featureGates: Readonly<Record<string, boolean>>,
+  ): Promise<SchedulerPlugins> {
     config.plugins.forEach((spec, index) => {
       this.#instantiate(spec.type, spec.name ?? spec.type, spec.parameters, `plugins[${index}]`);
     });
     if (config.flowControl && !featureGates.flowControl) {
-      this.logger.warn({}, 'flowControl is configured but the flowControl feature gate is off; it is ignored');
+      this.logger.warn(
+        {},
+        'flowControl is configured but the flowControl feature gate is off; it is ignored',
+      );
     }
     this.#checkReferences(config);
 
@@ -156,9 +176,12 @@ class PluginInstantiation {
         await definition.initialize(plugin.behaviour, this.#handle(plugin.name));
       } catch (error) {
         if (error instanceof InvalidConfigError) throw error;
-        throw new InvalidConfigError(`instantiate phase: plugin "${plugin.name}": ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new InvalidConfigError(
+          `instantiate phase: plugin "${plugin.name}": ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
     }
 
@@ -209,20 +232,30 @@ class PluginInstantiation {
       const result = (definition.parameters as z.ZodType).safeParse(parameters ?? {});
       if (!result.success) throw issueError('instantiate phase', `${path}.parameters`, result.error.issues);
       parsedParameters = result.data;
-    } else if (parameters !== undefined && parameters !== null && Object.keys(parameters as object).length > 0) {
-      throw new InvalidConfigError(`instantiate phase: ${path}.parameters: plugin type "${type}" takes no parameters`, {
-        path: `${path}.parameters`,
-      });
+    } else if (
+      parameters !== undefined &&
+      parameters !== null &&
+      Object.keys(parameters as object).length > 0
+    ) {
+      throw new InvalidConfigError(
+        `instantiate phase: ${path}.parameters: plugin type "${type}" takes no parameters`,
+        {
+          path: `${path}.parameters`,
+        },
+      );
     }
     let behaviour: LoadedPlugin['behaviour'];
     try {
       behaviour = definition.create(parsedParameters, this.#handle(name));
     } catch (error) {
       if (error instanceof InvalidConfigError) throw error;
-      throw new InvalidConfigError(`instantiate phase: ${path}: plugin "${name}" failed to start: ${(error as Error).message}`, {
-        path,
-        cause: error,
-      });
+      throw new InvalidConfigError(
+        `instantiate phase: ${path}: plugin "${name}" failed to start: ${(error as Error).message}`,
+        {
+          path,
+          cause: error,
+        },
+      );
     }
     const loaded: LoadedPlugin = Object.freeze({ type, name, behaviour });
     this.byName.set(name, loaded);
@@ -251,14 +284,17 @@ class PluginInstantiation {
   #checkReferences(config: EndpointPickerConfig): void {
     const check = (name: string | undefined, path: string) => {
       if (name !== undefined && !this.byName.has(name)) {
-        throw new InvalidConfigError(`instantiate phase: ${path}: unknown plugin "${name}" (not in plugins)`, { path });
+        throw new InvalidConfigError(
+          `instantiate phase: ${path}: unknown plugin "${name}" (not in plugins)`,
+          { path },
+        );
       }
     };
     config.dataLayer?.sources.forEach((source, index) => {
       check(source.pluginRef, `dataLayer.sources[${index}].pluginRef`);
-      source.extractors.forEach((extractor, extractorIndex) =>
-        check(extractor.pluginRef, `dataLayer.sources[${index}].extractors[${extractorIndex}].pluginRef`),
-      );
+      source.extractors.forEach((extractor, extractorIndex) => {
+        check(extractor.pluginRef, `dataLayer.sources[${index}].extractors[${extractorIndex}].pluginRef`);
+      });
     });
     check(config.dataLayer?.discovery?.pluginRef, 'dataLayer.discovery.pluginRef');
     check(config.dataLayer?.peerDiscovery?.pluginRef, 'dataLayer.peerDiscovery.pluginRef');
@@ -268,14 +304,19 @@ class PluginInstantiation {
       check(band.fairnessPolicyRef, `flowControl.priorityBands[${index}].fairnessPolicyRef`);
       check(band.orderingPolicyRef, `flowControl.priorityBands[${index}].orderingPolicyRef`);
     });
-    config.requestHandler?.parsers.forEach((parser, index) =>
-      check(parser.pluginRef, `requestHandler.parsers[${index}].pluginRef`),
-    );
+    config.requestHandler?.parsers.forEach((parser, index) => {
+      check(parser.pluginRef, `requestHandler.parsers[${index}].pluginRef`);
+    });
   }
 
   #injected(type: string): LoadedPlugin {
     for (const plugin of this.#order) if (plugin.type === type) return plugin;
-    return this.#instantiate(type, this.byName.has(type) ? `${type}-default` : type, undefined, `(injected ${type})`);
+    return this.#instantiate(
+      type,
+      this.byName.has(type) ? `${type}-default` : type,
+      undefined,
+      `(injected ${type})`,
+    );
   }
 
   #buildProfiles(config: EndpointPickerConfig): Map<string, SchedulerProfile> {
@@ -295,9 +336,12 @@ class PluginInstantiation {
     specs.forEach((spec, profileIndex) => {
       const path = `schedulingProfiles[${profileIndex}]`;
       if (profiles.has(spec.name)) {
-        throw new InvalidConfigError(`instantiate phase: ${path}.name: profile "${spec.name}" is defined twice`, {
-          path: `${path}.name`,
-        });
+        throw new InvalidConfigError(
+          `instantiate phase: ${path}.name: profile "${spec.name}" is defined twice`,
+          {
+            path: `${path}.name`,
+          },
+        );
       }
       const filters: ProfileFilter[] = [];
       const scorers: WeightedScorer[] = [];
@@ -370,7 +414,9 @@ class PluginInstantiation {
 
   #saturationDetector(config: EndpointPickerConfig): SchedulerPlugins['saturationDetector'] {
     const reference = config.flowControl?.saturationDetector?.pluginRef;
-    let plugin = reference ? this.byName.get(reference) : this.#order.find(({ behaviour }) => isSaturationDetector(behaviour));
+    let plugin = reference
+      ? this.byName.get(reference)
+      : this.#order.find(({ behaviour }) => isSaturationDetector(behaviour));
     if (plugin && !isSaturationDetector(plugin.behaviour)) {
       throw new InvalidConfigError(
         `instantiate phase: flowControl.saturationDetector.pluginRef: plugin "${plugin.name}" is not a saturation detector`,

@@ -19,9 +19,19 @@ const headerSettingHook = definePlugin({
   }),
 });
 
-async function pipelineFor(endpoints: ReadonlyArray<EndpointState>, objectives?: ReadonlyMap<string, number>) {
-  const scheduler = await createTestScheduler({ plugins: [headerSettingHook], config: 'plugins: [{ type: header-setting-hook }]' });
-  return new EndpointPickerPipeline({ scheduler, endpoints: () => endpoints, ...(objectives ? { objectives } : {}) });
+async function pipelineFor(
+  endpoints: ReadonlyArray<EndpointState>,
+  objectives?: ReadonlyMap<string, number>,
+) {
+  const scheduler = await createTestScheduler({
+    plugins: [headerSettingHook],
+    config: 'plugins: [{ type: header-setting-hook }]',
+  });
+  return new EndpointPickerPipeline({
+    scheduler,
+    endpoints: () => endpoints,
+    ...(objectives ? { objectives } : {}),
+  });
 }
 
 function request(init: Partial<IncomingRequest> & { json?: unknown }): IncomingRequest {
@@ -36,7 +46,10 @@ function request(init: Partial<IncomingRequest> & { json?: unknown }): IncomingR
 }
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hello' }] };
-const pool = [createTestEndpointState({ key: '10.0.0.1:8000' }), createTestEndpointState({ key: '10.0.0.2:8000' })];
+const pool = [
+  createTestEndpointState({ key: '10.0.0.1:8000' }),
+  createTestEndpointState({ key: '10.0.0.2:8000' }),
+];
 
 function expectRoute(outcome: RequestOutcome) {
   if (outcome.kind !== 'route') throw new Error(`expected a route, got ${outcome.status} ${outcome.message}`);
@@ -50,7 +63,11 @@ describe('EndpointPickerPipeline', () => {
       await pipeline.handle(
         request({
           json: chat,
-          headers: { 'x-gateway-destination-endpoint': '6.6.6.6:1', 'x-prefiller-host-port': '6.6.6.6:2', 'x-request-id': 'r1' },
+          headers: {
+            'x-gateway-destination-endpoint': '6.6.6.6:1',
+            'x-prefiller-host-port': '6.6.6.6:2',
+            'x-request-id': 'r1',
+          },
         }),
       ),
     );
@@ -62,8 +79,13 @@ describe('EndpointPickerPipeline', () => {
 
   it('answers 400 with the field path for a malformed body', async () => {
     const pipeline = await pipelineFor(pool);
-    expect(await pipeline.handle(request({ body: encoder.encode('{oops') }))).toMatchObject({ kind: 'reject', status: 400 });
-    expect(await pipeline.handle(request({ json: { model: 'm', messages: [{ content: 'x' }] } }))).toMatchObject({
+    expect(await pipeline.handle(request({ body: encoder.encode('{oops') }))).toMatchObject({
+      kind: 'reject',
+      status: 400,
+    });
+    expect(
+      await pipeline.handle(request({ json: { model: 'm', messages: [{ content: 'x' }] } })),
+    ).toMatchObject({
       status: 400,
       message: expect.stringMatching(/^messages\[0\]\.role/),
     });
@@ -93,11 +115,20 @@ describe('EndpointPickerPipeline', () => {
   it('rewrites the model for the server and restores it in the response', async () => {
     const pipeline = await pipelineFor(pool);
     const outcome = expectRoute(
-      await pipeline.handle(request({ json: chat, headers: { 'x-gateway-model-name-rewrite': 'real-model' } })),
+      await pipeline.handle(
+        request({ json: chat, headers: { 'x-gateway-model-name-rewrite': 'real-model' } }),
+      ),
     );
     expect(JSON.parse(decoder.decode(outcome.body)).model).toBe('real-model');
-    outcome.exchange.responseHeaders({ status: 200, headers: { 'content-type': 'text/event-stream' }, servedEndpoint: undefined });
-    const chunk = outcome.exchange.responseChunk(encoder.encode('data: {"id":"x","model":"real-model"}\n\n'), false);
+    outcome.exchange.responseHeaders({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      servedEndpoint: undefined,
+    });
+    const chunk = outcome.exchange.responseChunk(
+      encoder.encode('data: {"id":"x","model":"real-model"}\n\n'),
+      false,
+    );
     expect(decoder.decode(chunk)).toBe('data: {"id":"x","model":"m"}\n\n');
     outcome.exchange.complete('completed');
   });
@@ -106,17 +137,24 @@ describe('EndpointPickerPipeline', () => {
     const saturated = [createTestEndpointState({ key: '10.0.0.1:8000', metrics: { waitingQueueSize: 50 } })];
     const objectives = new Map([['batch', -1]]);
     const pipeline = await pipelineFor(saturated, objectives);
-    expect(await pipeline.handle(request({ json: chat, headers: { 'x-llm-d-inference-objective': 'batch' } }))).toMatchObject({
+    expect(
+      await pipeline.handle(request({ json: chat, headers: { 'x-llm-d-inference-objective': 'batch' } })),
+    ).toMatchObject({
       status: 429,
       dropReason: 'rejected-saturated',
     });
     expectRoute(await pipeline.handle(request({ json: chat })));
     const idle = await pipelineFor(pool, objectives);
-    expectRoute(await idle.handle(request({ json: chat, headers: { 'x-llm-d-inference-objective': 'batch' } })));
+    expectRoute(
+      await idle.handle(request({ json: chat, headers: { 'x-llm-d-inference-objective': 'batch' } })),
+    );
   });
 
   it('answers 503 rejected-no-endpoints when the pool is empty', async () => {
     const pipeline = await pipelineFor([]);
-    expect(await pipeline.handle(request({ json: chat }))).toMatchObject({ status: 503, dropReason: 'rejected-no-endpoints' });
+    expect(await pipeline.handle(request({ json: chat }))).toMatchObject({
+      status: 503,
+      dropReason: 'rejected-no-endpoints',
+    });
   });
 });

@@ -38,7 +38,12 @@ export interface FlowAdmission {
     readonly signal: AbortSignal;
   }): Promise<
     | { readonly dispatched: true }
-    | { readonly dispatched: false; readonly status: number; readonly dropReason: DropReason; readonly message: string }
+    | {
+        readonly dispatched: false;
+        readonly status: number;
+        readonly dropReason: DropReason;
+        readonly message: string;
+      }
   >;
   /** Capacity may have freed up (a request finished). */
   notify(): void;
@@ -115,7 +120,9 @@ export class EndpointPickerPipeline implements RequestPipeline {
     const candidates = this.#candidates(incoming.subsetHint);
     if (candidates.length === 0) {
       observer?.requestRejected(undefined, 503, 'rejected-no-endpoints');
-      const message = incoming.subsetHint ? 'no endpoint of the pool matches the subset hint' : 'no ready endpoints in the pool';
+      const message = incoming.subsetHint
+        ? 'no endpoint of the pool matches the subset hint'
+        : 'no ready endpoints in the pool';
       return reject(requestId, 503, message, 'rejected-no-endpoints');
     }
 
@@ -176,7 +183,12 @@ export class EndpointPickerPipeline implements RequestPipeline {
       }
     } else if (priority < 0 && scheduler.saturation(candidates) >= 1) {
       observer?.requestRejected(labels, 429, 'rejected-saturated');
-      return reject(requestId, 429, 'sheddable request rejected: the pool is saturated', 'rejected-saturated');
+      return reject(
+        requestId,
+        429,
+        'sheddable request rejected: the pool is saturated',
+        'rejected-saturated',
+      );
     }
 
     // Flow control may have waited: schedule against the pool as it is now.

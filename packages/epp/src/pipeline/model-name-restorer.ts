@@ -10,7 +10,10 @@ function escapeRegExp(text: string): string {
  * chunks, so a model-name rewrite stays invisible to clients. Returns the input untouched (no
  * copy) when nothing matches.
  */
-export function createModelNameRestorer(clientModel: string, targetModel: string): (chunk: Uint8Array) => Uint8Array {
+export function createModelNameRestorer(
+  clientModel: string,
+  targetModel: string,
+): (chunk: Uint8Array) => Uint8Array {
   if (clientModel === targetModel || targetModel === '') return (chunk) => chunk;
   const pattern = new RegExp(`("model"\\s*:\\s*)${escapeRegExp(JSON.stringify(targetModel))}`, 'g');
   const replacement = `$1${JSON.stringify(clientModel).replace(/\$/g, '$$$$')}`;

@@ -2,7 +2,11 @@ import { chatCompletionRequestSchema, completionRequestSchema, describeFirstIssu
 import type { InferenceRequestBody } from '../plugin/scheduling-request.js';
 
 export type ParsedBody =
-  | { readonly ok: true; readonly body: InferenceRequestBody | undefined; readonly json: Record<string, unknown> | undefined }
+  | {
+      readonly ok: true;
+      readonly body: InferenceRequestBody | undefined;
+      readonly json: Record<string, unknown> | undefined;
+    }
   | { readonly ok: false; readonly message: string };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

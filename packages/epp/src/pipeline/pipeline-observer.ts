@@ -12,7 +12,11 @@ export interface RequestLabels {
 
 /** Receives what the pipeline observes; the EPP's Prometheus metrics implement it. */
 export interface PipelineObserver {
-  requestRejected(labels: RequestLabels | undefined, status: number, dropReason: DropReason | undefined): void;
+  requestRejected(
+    labels: RequestLabels | undefined,
+    status: number,
+    dropReason: DropReason | undefined,
+  ): void;
   schedulingFinished(seconds: number, outcome: 'success' | 'failure'): void;
   requestRouted(labels: RequestLabels, requestBytes: number): void;
   requestFinished(

@@ -38,7 +38,8 @@ export class UsageTracker {
 
   push(chunk: Uint8Array): void {
     if (this.#streaming) {
-      const text = this.#pendingLine + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+      const text =
+        this.#pendingLine + Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
       const lines = text.split('\n');
       this.#pendingLine = (lines.pop() ?? '').slice(-maxLineBytes);
       for (const line of lines) this.#scanLine(line);

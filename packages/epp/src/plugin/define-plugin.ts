@@ -58,7 +58,9 @@ export interface LoadedPlugin {
  * Declares a plugin type. Identity function for type inference: `create` receives the parsed
  * parameters with defaults filled in.
  */
-export function definePlugin<Schema extends z.ZodType>(definition: PluginDefinition<Schema>): PluginDefinition<Schema> {
+export function definePlugin<Schema extends z.ZodType>(
+  definition: PluginDefinition<Schema>,
+): PluginDefinition<Schema> {
   return definition;
 }
 

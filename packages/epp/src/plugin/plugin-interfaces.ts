@@ -36,14 +36,20 @@ export interface SchedulingResult {
 }
 
 export interface FilterPlugin {
-  filter(request: SchedulingRequest, endpoints: ReadonlyArray<SchedulingEndpoint>): ReadonlyArray<SchedulingEndpoint>;
+  filter(
+    request: SchedulingRequest,
+    endpoints: ReadonlyArray<SchedulingEndpoint>,
+  ): ReadonlyArray<SchedulingEndpoint>;
 }
 
 export type ScorerCategory = 'Affinity' | 'Distribution' | 'Balance';
 
 export interface ScorerPlugin {
   /** Scores in [0, 1] (the framework clamps); endpoints missing from the map score 0. */
-  score(request: SchedulingRequest, endpoints: ReadonlyArray<SchedulingEndpoint>): ReadonlyMap<SchedulingEndpoint, number>;
+  score(
+    request: SchedulingRequest,
+    endpoints: ReadonlyArray<SchedulingEndpoint>,
+  ): ReadonlyMap<SchedulingEndpoint, number>;
   readonly category?: ScorerCategory;
 }
 
@@ -235,6 +241,8 @@ export const isClosable: Guard<ClosablePlugin> = hasMethod('close');
 export function isDataConsumer(plugin: PluginBehaviour): plugin is PluginBehaviour & DataConsumerPlugin {
   return typeof plugin.consumes === 'object' && plugin.consumes !== null;
 }
-export function isEndpointLifecyclePlugin(plugin: PluginBehaviour): plugin is PluginBehaviour & EndpointLifecyclePlugin {
+export function isEndpointLifecyclePlugin(
+  plugin: PluginBehaviour,
+): plugin is PluginBehaviour & EndpointLifecyclePlugin {
   return typeof plugin.endpointAdded === 'function' || typeof plugin.endpointRemoved === 'function';
 }

@@ -24,6 +24,9 @@ export function createPluginRegistry(definitions: ReadonlyArray<AnyPluginDefinit
   const byType = new Map<string, AnyPluginDefinition>();
   const defaultProducers = new Map<string, AnyPluginDefinition>();
   for (const definition of definitions) {
+    // The same definition passed twice (built-ins plus an explicit list) is harmless; two different
+    // definitions claiming one type name are a mistake.
+    if (byType.get(definition.type) === definition) continue;
     if (byType.has(definition.type)) {
       throw new InvalidConfigError(`plugin type "${definition.type}" is registered twice`);
     }
@@ -43,4 +46,5 @@ export function createPluginRegistry(definitions: ReadonlyArray<AnyPluginDefinit
 }
 
 export type { AnyPluginDefinition };
-export type ParametersOf<Definition> = Definition extends PluginDefinition<infer Schema> ? z.output<Schema> : never;
+export type ParametersOf<Definition> =
+  Definition extends PluginDefinition<infer Schema> ? z.output<Schema> : never;

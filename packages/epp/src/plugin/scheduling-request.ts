@@ -13,7 +13,11 @@ export interface InferenceRequestBody {
   readonly model: string;
   readonly stream: boolean;
   /** Completions: the prompt (text, texts, token ids or lists of token ids). */
-  readonly prompt?: string | ReadonlyArray<string> | ReadonlyArray<number> | ReadonlyArray<ReadonlyArray<number>>;
+  readonly prompt?:
+    | string
+    | ReadonlyArray<string>
+    | ReadonlyArray<number>
+    | ReadonlyArray<ReadonlyArray<number>>;
   /** Chat completions: the messages. */
   readonly messages?: ReadonlyArray<ChatMessage>;
   readonly tools?: ReadonlyArray<ChatTool>;

@@ -38,7 +38,11 @@ export class PluginRunObserver {
     this.finish(extensionPoint, plugin, started);
     this.sink?.pluginError(extensionPoint, plugin);
     this.logger.error(
-      { plugin: `${plugin.name}/${plugin.type}`, extensionPoint, error: error instanceof Error ? error.message : String(error) },
+      {
+        plugin: `${plugin.name}/${plugin.type}`,
+        extensionPoint,
+        error: error instanceof Error ? error.message : String(error),
+      },
       'plugin failed; continuing without it',
     );
   }

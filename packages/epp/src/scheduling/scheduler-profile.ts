@@ -1,4 +1,5 @@
 import type { LoadedPlugin } from '../plugin/define-plugin.js';
+import type { SchedulingEndpoint } from '../plugin/endpoint-state.js';
 import type {
   FilterPlugin,
   PickerPlugin,
@@ -7,7 +8,6 @@ import type {
   ScoredEndpoint,
   ScorerPlugin,
 } from '../plugin/plugin-interfaces.js';
-import type { SchedulingEndpoint } from '../plugin/endpoint-state.js';
 import type { SchedulingRequest } from '../plugin/scheduling-request.js';
 import type { PluginRunObserver } from './plugin-run-observer.js';
 
@@ -35,7 +35,7 @@ export interface SchedulerProfile {
 
 function clampScore(value: number): number {
   if (!(value > 0)) return 0; // also maps NaN to 0
-  return value > 1 ? 1 : value;
+  return Math.min(value, 1);
 }
 
 /**

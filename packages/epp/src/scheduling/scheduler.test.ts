@@ -9,7 +9,8 @@ const labelScorer = definePlugin({
   type: 'label-scorer',
   parameters: z.object({ label: z.string() }).strict(),
   create: ({ label }) => ({
-    score: (_request, endpoints) => new Map(endpoints.map((endpoint) => [endpoint, Number(endpoint.endpoint.labels[label])])),
+    score: (_request, endpoints) =>
+      new Map(endpoints.map((endpoint) => [endpoint, Number(endpoint.endpoint.labels[label])])),
   }),
 });
 const throwingScorer = definePlugin({
@@ -62,7 +63,10 @@ schedulingProfiles:
   });
 
   it('answers 503 rejected-no-endpoints for an empty pool', async () => {
-    const scheduler = await createTestScheduler({ plugins, config: 'plugins: [{ type: label-scorer, parameters: { label: a } }]' });
+    const scheduler = await createTestScheduler({
+      plugins,
+      config: 'plugins: [{ type: label-scorer, parameters: { label: a } }]',
+    });
     expect(await scheduler.schedule(createSchedulingRequest(), [])).toMatchObject({
       ok: false,
       status: 503,

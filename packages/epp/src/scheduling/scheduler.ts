@@ -31,15 +31,26 @@ export interface SchedulerPlugins {
   /** Producers in dependency order. */
   readonly producers: ReadonlyArray<{ readonly plugin: LoadedPlugin; readonly producer: DataProducerPlugin }>;
   readonly preRequest: ReadonlyArray<{ readonly plugin: LoadedPlugin; readonly hook: PreRequestPlugin }>;
-  readonly responseHeaders: ReadonlyArray<{ readonly plugin: LoadedPlugin; readonly hook: ResponseHeadersPlugin }>;
+  readonly responseHeaders: ReadonlyArray<{
+    readonly plugin: LoadedPlugin;
+    readonly hook: ResponseHeadersPlugin;
+  }>;
   readonly responseBody: ReadonlyArray<{ readonly plugin: LoadedPlugin; readonly hook: ResponseBodyPlugin }>;
-  readonly requestComplete: ReadonlyArray<{ readonly plugin: LoadedPlugin; readonly hook: RequestCompletePlugin }>;
+  readonly requestComplete: ReadonlyArray<{
+    readonly plugin: LoadedPlugin;
+    readonly hook: RequestCompletePlugin;
+  }>;
   readonly saturationDetector: { readonly plugin: LoadedPlugin; readonly detector: SaturationDetectorPlugin };
 }
 
 export type ScheduleOutcome =
   | { readonly ok: true; readonly result: SchedulingResult }
-  | { readonly ok: false; readonly status: 429 | 503; readonly dropReason: DropReason; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly status: 429 | 503;
+      readonly dropReason: DropReason;
+      readonly message: string;
+    };
 
 export interface SchedulerOptions {
   readonly logger?: Logger;
@@ -66,7 +77,8 @@ export class Scheduler {
     this.plugins = plugins;
     this.#logger = options.logger ?? noopLogger;
     this.#observer = new PluginRunObserver(this.#logger, options.metrics);
-    this.#producerTimeoutMilliseconds = options.producerTimeoutMilliseconds ?? defaultProducerTimeoutMilliseconds;
+    this.#producerTimeoutMilliseconds =
+      options.producerTimeoutMilliseconds ?? defaultProducerTimeoutMilliseconds;
   }
 
   /** Pool saturation per the configured detector (≥ 1 means saturated). */
@@ -74,14 +86,26 @@ export class Scheduler {
     return this.plugins.saturationDetector.detector.saturation(endpoints);
   }
 
-  async schedule(request: SchedulingRequest, endpoints: ReadonlyArray<EndpointState>): Promise<ScheduleOutcome> {
+  async schedule(
+    request: SchedulingRequest,
+    endpoints: ReadonlyArray<EndpointState>,
+  ): Promise<ScheduleOutcome> {
     if (endpoints.length === 0) {
-      return { ok: false, status: 503, dropReason: 'rejected-no-endpoints', message: 'no ready endpoints in the pool' };
+      return {
+        ok: false,
+        status: 503,
+        dropReason: 'rejected-no-endpoints',
+        message: 'no ready endpoints in the pool',
+      };
     }
     const candidates: SchedulingEndpoint[] = new Array(endpoints.length);
     for (let index = 0; index < endpoints.length; index++) {
       const state = endpoints[index] as EndpointState;
-      candidates[index] = { endpoint: state.endpoint, metrics: state.metrics, attributes: new AttributeMap() };
+      candidates[index] = {
+        endpoint: state.endpoint,
+        metrics: state.metrics,
+        attributes: new AttributeMap(),
+      };
     }
     await this.#runProducers(request, candidates);
 
@@ -194,7 +218,10 @@ export class Scheduler {
     }
   }
 
-  async #runProducers(request: SchedulingRequest, candidates: ReadonlyArray<SchedulingEndpoint>): Promise<void> {
+  async #runProducers(
+    request: SchedulingRequest,
+    candidates: ReadonlyArray<SchedulingEndpoint>,
+  ): Promise<void> {
     for (const { plugin, producer } of this.plugins.producers) {
       const started = this.#observer.start();
       try {

@@ -1,7 +1,7 @@
 import type { Logger } from '@llmd/core';
 import { loadEndpointPickerConfig } from '../config/load-endpoint-picker-config.js';
-import type { EndpointState } from '../plugin/endpoint-state.js';
 import type { PluginDefinition } from '../plugin/define-plugin.js';
+import type { EndpointState } from '../plugin/endpoint-state.js';
 import { createPluginRegistry } from '../plugin/plugin-registry.js';
 import { builtinPlugins } from '../plugins/builtin-plugins.js';
 import { Scheduler } from '../scheduling/scheduler.js';

@@ -1,3 +1,7 @@
-export { createTestScheduler, type TestSchedulerOptions } from './create-test-scheduler.js';
-export { createTestEndpointState, createTestSchedulingEndpoint, type TestEndpointInit } from './test-endpoints.js';
 export * from '../server/testing/index.js';
+export { createTestScheduler, type TestSchedulerOptions } from './create-test-scheduler.js';
+export {
+  createTestEndpointState,
+  createTestSchedulingEndpoint,
+  type TestEndpointInit,
+} from './test-endpoints.js';

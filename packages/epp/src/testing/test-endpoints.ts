@@ -1,6 +1,11 @@
 import { createEndpoint } from '@llmd/core';
 import { AttributeMap } from '../plugin/attribute-map.js';
-import { type EndpointMetrics, type EndpointState, emptyEndpointMetrics, type SchedulingEndpoint } from '../plugin/endpoint-state.js';
+import {
+  type EndpointMetrics,
+  type EndpointState,
+  emptyEndpointMetrics,
+  type SchedulingEndpoint,
+} from '../plugin/endpoint-state.js';
 
 export interface TestEndpointInit {
   /** `ip:port`; defaults to `10.0.0.<index>:8000`. */

@@ -53,7 +53,9 @@ export const fileDiscoveryPlugin = definePlugin({
   type: 'file-discovery',
   stability: 'Stable',
   parameters: z.object({ path: z.string().min(1), watchFile: z.boolean().default(true) }).strict(),
-  create: (parameters) => ({ dataLayer: { kind: 'file-discovery', path: parameters.path, watchFile: parameters.watchFile } }),
+  create: (parameters) => ({
+    dataLayer: { kind: 'file-discovery', path: parameters.path, watchFile: parameters.watchFile },
+  }),
 });
 
 export const endpointNotificationSourcePlugin = definePlugin({
@@ -73,7 +75,11 @@ export const modelsDataSourcePlugin = definePlugin({
   type: 'models-data-source',
   stability: 'Stable',
   parameters: z
-    .object({ scheme: z.enum(['http', 'https']).optional(), path: z.string().optional(), interval: durationMillisecondsSchema.optional() })
+    .object({
+      scheme: z.enum(['http', 'https']).optional(),
+      path: z.string().optional(),
+      interval: durationMillisecondsSchema.optional(),
+    })
     .strict()
     .default({}),
   create: () => ({ dataLayer: { kind: 'models-source' } }),

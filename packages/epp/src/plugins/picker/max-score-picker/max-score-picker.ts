@@ -38,7 +38,10 @@ export const maxScorePickerPlugin = definePlugin({
       const shuffled = [...scored];
       for (let index = shuffled.length - 1; index > 0; index--) {
         const other = Math.floor(handle.random() * (index + 1));
-        [shuffled[index], shuffled[other]] = [shuffled[other] as ScoredEndpoint, shuffled[index] as ScoredEndpoint];
+        [shuffled[index], shuffled[other]] = [
+          shuffled[other] as ScoredEndpoint,
+          shuffled[index] as ScoredEndpoint,
+        ];
       }
       shuffled.sort((left, right) => right.score - left.score);
       return shuffled.slice(0, maxNumOfEndpoints).map((candidate) => candidate.endpoint);

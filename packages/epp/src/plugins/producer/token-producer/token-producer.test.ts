@@ -93,6 +93,9 @@ describe('token-producer estimate backend', () => {
 
   it('passes token-id prompts through and concatenates several prompts on token boundaries', () => {
     expect(estimatePromptTokens(completionBody('m', [5, 6, 7]), hasher)).toEqual([5, 6, 7]);
+    // One token-id list is handed on as it is (no per-request copy of a 100k-token prompt).
+    const ids = Array.from({ length: 100_000 }, (_, index) => index);
+    expect(estimatePromptTokens(completionBody('m', ids), hasher)).toBe(ids);
     const nested = { ...completionBody('m', 'x'), prompt: [[1, 2], [3]] };
     expect(estimatePromptTokens(nested, hasher)).toEqual([1, 2, 3]);
     const texts = { ...completionBody('m', 'x'), prompt: ['abcde', 'fg'] };

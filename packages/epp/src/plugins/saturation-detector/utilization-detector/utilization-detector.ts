@@ -12,7 +12,12 @@ export const utilizationDetectorParameters = z
     headroom: z.number().min(0).default(0),
   })
   .strict()
-  .default({ queueDepthThreshold: 5, kvCacheUtilThreshold: 0.8, metricsStalenessThreshold: 200, headroom: 0 });
+  .default({
+    queueDepthThreshold: 5,
+    kvCacheUtilThreshold: 0.8,
+    metricsStalenessThreshold: 200,
+    headroom: 0,
+  });
 
 /**
  * llm-d's default saturation detector. Per endpoint: `max(queue / queueDepthThreshold,
@@ -27,9 +32,14 @@ export const utilizationDetectorPlugin = definePlugin({
   create: (parameters, handle) => {
     const endpointSaturation = (state: EndpointState, now: number): number => {
       const { metrics } = state;
-      if (metrics.updateTime === 0 || now - metrics.updateTime > parameters.metricsStalenessThreshold) return 1;
-      const queue = parameters.queueDepthThreshold > 0 ? metrics.waitingQueueSize / parameters.queueDepthThreshold : 0;
-      const kv = parameters.kvCacheUtilThreshold > 0 ? metrics.kvCacheUsagePercent / parameters.kvCacheUtilThreshold : 0;
+      if (metrics.updateTime === 0 || now - metrics.updateTime > parameters.metricsStalenessThreshold)
+        return 1;
+      const queue =
+        parameters.queueDepthThreshold > 0 ? metrics.waitingQueueSize / parameters.queueDepthThreshold : 0;
+      const kv =
+        parameters.kvCacheUtilThreshold > 0
+          ? metrics.kvCacheUsagePercent / parameters.kvCacheUtilThreshold
+          : 0;
       return Math.max(queue, kv);
     };
     return {
