@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LlmdError, type Logger, loadTokenizer, noopLogger } from '@llmd/core';
@@ -7,10 +8,10 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { type ArrivalsInput, planArrivals } from '../bench/arrivals.js';
 import type { BenchResult } from '../bench/bench-result.js';
-import { runBench } from '../bench/bench-runner.js';
+import { type BenchProgress, runBench } from '../bench/bench-runner.js';
 import { compareRoutingSetups } from '../bench/compare-setups.js';
 import { renderHtmlReport } from '../bench/html-report.js';
-import type { NamedBenchResult } from '../bench/named-result.js';
+import { formatTarget, type NamedBenchResult } from '../bench/named-result.js';
 import { type OracleHitRate, oracleAssumptions, replayOracle } from '../bench/oracle-hit-rate.js';
 import { formatOracleSummary } from '../bench/oracle-summary.js';
 import { createProgressBar, type ProgressStream } from '../bench/progress-bar.js';
@@ -316,6 +317,11 @@ function oracleFor(
   });
 }
 
+/** Without a terminal there is no bar: one line per finished load level shows the run is alive. */
+function stepLine(progress: BenchProgress): string {
+  return `step ${progress.stepIndex + 1}/${progress.stepCount} (${formatTarget(progress.target)}): ${progress.sent} sent, ${progress.completed} done, ${progress.failed} errors, ${progress.elapsedSeconds.toFixed(1)} s`;
+}
+
 function setupDescriptions(setups: ReadonlyArray<RoutingSetup>): string[] {
   const width = Math.max(...setups.map((setup) => setup.name.length));
   return setups.map((setup) => `  ${setup.name.padEnd(width)}  ${setup.description}`);
@@ -383,7 +389,10 @@ export async function runBenchCommand(
         arrivals,
         vocabulary,
         signal: context.signal,
-        onProgress: (progress) => bar.update(progress),
+        onProgress: (progress) => {
+          bar.update(progress);
+          if (!bar.enabled && progress.stepFinished) status(stepLine(progress));
+        },
         logger,
       });
     } finally {
@@ -408,7 +417,12 @@ export async function runBenchCommand(
         bar = createProgressBar({ stream });
         status(`[${index + 1}/${setups.length}] ${setup.name}: starting ${flags.replicas} simulated pods, the EPP and the gateway`);
       },
-      onProgress: (_setup, progress) => bar.update(progress),
+      onProgress: (setup, progress) => {
+        bar.update(progress);
+        if (!bar.enabled && progress.stepFinished) {
+          status(`[${setups.indexOf(setup) + 1}/${setups.length}] ${setup.name}: ${stepLine(progress)}`);
+        }
+      },
       onSetupFinished: (setup, result) => {
         bar.finish();
         status(`[${setups.indexOf(setup) + 1}/${setups.length}] ${setup.name}: done in ${result.durationSeconds.toFixed(1)} s`);
@@ -467,6 +481,8 @@ export function createBenchCommand(io: CliIo, context: BenchCommandContext = {})
   for (const option of optionsFromSchema(benchFlagsSchema)) command.addOption(option);
   return command.action(async (rawFlags: Record<string, unknown>) => {
     const controller = new AbortController();
+    // Every request in flight listens for the abort; their number is bounded by the load, not by 10.
+    setMaxListeners(0, controller.signal);
     const stop = () => controller.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

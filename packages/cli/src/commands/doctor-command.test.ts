@@ -88,9 +88,15 @@ describe('llmd doctor', () => {
     const cases: Array<[string[], RegExp]> = [
       [[], /^llmd: error: --endpoints: nothing to check: give endpoints/],
       [['--endpoints', 'nonsense'], /^llmd: error: --endpoints: "nonsense" is not ip:port\n$/],
-      [['--kv-events', '10.0.0.1:8000'], /^llmd: error: --kv-events: "10.0.0.1:8000" is not ip:port=tcp:\/\/host:port/],
+      [
+        ['--kv-events', '10.0.0.1:8000'],
+        /^llmd: error: --kv-events: "10.0.0.1:8000" is not ip:port=tcp:\/\/host:port/,
+      ],
       [['--kv-events', '10.0.0.1:8000=tcp://*:5557'], /--kv-events: "tcp:\/\/\*:5557" is a bind address/],
-      [['--index-url', 'index:8080'], /^llmd: error: --index-url: "index:8080" is not an http:\/\/ or https:\/\/ URL/],
+      [
+        ['--index-url', 'index:8080'],
+        /^llmd: error: --index-url: "index:8080" is not an http:\/\/ or https:\/\/ URL/,
+      ],
       [['--endpoints', '10.0.0.1:8000', '--block-size', 'big'], /^llmd: error: --block-size: /],
       [['--endpoints', '10.0.0.1:8000', '--listen-seconds', '-1'], /^llmd: error: --listen-seconds: /],
       [['--endpoints', '10.0.0.1:8000', '--engine-type', 'tgi'], /--engine-type: unknown engine type "tgi"/],

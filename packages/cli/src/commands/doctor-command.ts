@@ -48,7 +48,10 @@ export function createDoctorCommand(io: CliIo): Command {
     )
     .option('--index-url <url>', 'the KV-cache index service (llmd index), e.g. http://127.0.0.1:8080')
     .option('--epp-metrics-url <url>', "the EPP's Prometheus endpoint, e.g. http://127.0.0.1:9090/metrics")
-    .option('--block-size <tokens>', "the index's block size (llmd index --block-size, llm-d blockSizeTokens)")
+    .option(
+      '--block-size <tokens>',
+      "the index's block size (llmd index --block-size, llm-d blockSizeTokens)",
+    )
     .addOption(
       new Option(
         '--hash-algo <algorithm>',

@@ -29,7 +29,11 @@ const quote = (seed: string) => JSON.stringify(seed);
 const shellWord = (seed: string) => (/^[\w.:-]+$/.test(seed) ? seed : `'${seed.replaceAll("'", "'\\''")}'`);
 const describe = (hashing: BlockHashing) => `${hashing.algorithm} with seed ${quote(hashing.seed)}`;
 
-function mismatchMessage(key: string, detected: BlockHashing, expected: ExpectedBlockHashing): string | undefined {
+function mismatchMessage(
+  key: string,
+  detected: BlockHashing,
+  expected: ExpectedBlockHashing,
+): string | undefined {
   const fixes: string[] = [];
   if (expected.algorithm !== undefined && expected.algorithm !== detected.algorithm) {
     fixes.push(`run the engine with --prefix-caching-hash-algo ${expected.algorithm}`);
@@ -80,7 +84,9 @@ export function checkBlockHashes(
     const candidates = hashingCandidates([expected.algorithm, reported], [expected.seed]);
     const detected = detectBlockHashing(engine.rootSamples, candidates, matcher);
     if (detected === undefined) {
-      const tried = [...new Set([...(expected.seed === undefined ? [] : [expected.seed]), ...commonHashSeeds])]
+      const tried = [
+        ...new Set([...(expected.seed === undefined ? [] : [expected.seed]), ...commonHashSeeds]),
+      ]
         .map(quote)
         .join(', ');
       const neither =

@@ -30,9 +30,12 @@ export function checkBlockSize(
     const key = engine.endpointKey;
     const fromEvents = engine.fromEvents;
     const source = fromEvents.length > 0 ? 'publishes' : 'reports (in its metrics)';
-    const sizes = fromEvents.length > 0 ? fromEvents : engine.fromMetrics === undefined ? [] : [engine.fromMetrics];
+    const sizes =
+      fromEvents.length > 0 ? fromEvents : engine.fromMetrics === undefined ? [] : [engine.fromMetrics];
     if (sizes.length === 0) continue;
     used.set(key, sizes[0] as number);
+    // The metric-names check already shows the block size from metrics; alone it is no finding.
+    if (fromEvents.length === 0 && indexBlockSize === undefined) continue;
     const before = findings.length;
     if (fromEvents.length > 1) {
       findings.push(

@@ -23,7 +23,10 @@ function readModelIds(result: HttpGetResult): string[] {
 }
 
 /** GET /health and /v1/models of one model server, at once. */
-export async function probeEndpoint(endpointKey: string, timeoutMilliseconds: number): Promise<EndpointProbe> {
+export async function probeEndpoint(
+  endpointKey: string,
+  timeoutMilliseconds: number,
+): Promise<EndpointProbe> {
   const base = `http://${endpointKey}`;
   const [health, models] = await Promise.all([
     httpGet(`${base}/health`, { timeoutMilliseconds, maximumBytes: 64 * 1024 }),

@@ -15,7 +15,14 @@ export function checkEppMetrics(scrape: MetricsScrape, expectedEndpoints: number
     return [finding('fail', 'epp', `the EPP's metrics at ${url} are unreachable: ${result.reason}`, url)];
   }
   if (samples === undefined) {
-    return [finding('fail', 'epp', `GET ${url} returned HTTP ${result.status}: the EPP serves /metrics on --metrics-port (default 9090)`, url)];
+    return [
+      finding(
+        'fail',
+        'epp',
+        `GET ${url} returned HTTP ${result.status}: the EPP serves /metrics on --metrics-port (default 9090)`,
+        url,
+      ),
+    ];
   }
   let ready: number | undefined;
   let name: string | undefined;

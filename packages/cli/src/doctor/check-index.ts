@@ -91,7 +91,8 @@ const indexCounterFindings: ReadonlyArray<{
   {
     name: 'kvcache_index_malformed_messages_total',
     status: 'warn',
-    describe: (count) => `the index could not read ${count} KV-event message(s): check the engines' event format`,
+    describe: (count) =>
+      `the index could not read ${count} KV-event message(s): check the engines' event format`,
   },
   {
     name: 'kvcache_index_orphaned_events_total',
@@ -187,13 +188,21 @@ export function checkIndex(state: IndexState, engines: ReadonlyArray<EngineTraff
     );
   }
   if (state.metrics === undefined) {
-    findings.push(finding('warn', 'index', `could not read the index's ${url}/metrics: its counters were not checked`, url));
+    findings.push(
+      finding(
+        'warn',
+        'index',
+        `could not read the index's ${url}/metrics: its counters were not checked`,
+        url,
+      ),
+    );
   } else {
     for (const counter of indexCounterFindings) {
       const count = sumOfMetric(state.metrics, counter.name) ?? 0;
       if (count > 0) findings.push(finding(counter.status, 'index', counter.describe(count), url));
     }
   }
-  if (findings.length === 0) findings.push(finding('ok', 'index', `the index at ${url} answers and holds no blocks`, url));
+  if (findings.length === 0)
+    findings.push(finding('ok', 'index', `the index at ${url} answers and holds no blocks`, url));
   return findings;
 }

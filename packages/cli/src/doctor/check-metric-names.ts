@@ -1,7 +1,13 @@
 import type { PrometheusSample } from '@llmd/epp';
 import { type DoctorFinding, finding } from './doctor-finding.js';
 import { readEngineCacheConfig } from './engine-cache-config.js';
-import { type EngineMetricMapping, formatSpec, type MetricSpec, matchesSpec, type MetricsScrape } from './scrape-metrics.js';
+import {
+  type EngineMetricMapping,
+  formatSpec,
+  type MetricSpec,
+  type MetricsScrape,
+  matchesSpec,
+} from './scrape-metrics.js';
 
 /** vLLM's name for KV-cache usage before it was renamed to `vllm:kv_cache_usage_perc`. */
 const oldVllmKvUsageName = 'vllm:gpu_cache_usage_perc';
@@ -44,7 +50,8 @@ function signalsOf(mapping: EngineMetricMapping): Signal[] {
     },
     {
       spec: mapping.cacheInfo ?? mapping.cacheBlockSize,
-      consequence: "the EPP cannot learn its block size and block count, so prefix-cache estimates use defaults",
+      consequence:
+        'the EPP cannot learn its block size and block count, so prefix-cache estimates use defaults',
     },
   ];
 }
@@ -97,7 +104,9 @@ export function checkMetricNames(
         continue;
       }
     }
-    findings.push(finding('fail', 'metric-names', `${key} does not expose ${name}: ${signal.consequence}`, key));
+    findings.push(
+      finding('fail', 'metric-names', `${key} does not expose ${name}: ${signal.consequence}`, key),
+    );
   }
   const guessed = guessEngine(samples);
   if (missing.length > 0 && guessed !== undefined && guessed !== mapping.name) {

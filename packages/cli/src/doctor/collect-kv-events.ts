@@ -57,7 +57,11 @@ function countBounded<Key>(map: Map<Key, number>, key: Key): void {
 }
 
 /** The groups llm-d indexes; sliding-window and mamba groups carry other token spans (kv-events.md §3). */
-const fullAttentionKinds: ReadonlySet<string> = new Set(['full_attention', 'mla_attention', 'sink_full_attention']);
+const fullAttentionKinds: ReadonlySet<string> = new Set([
+  'full_attention',
+  'mla_attention',
+  'sink_full_attention',
+]);
 
 function isFullAttention(event: BlockStoredEvent): boolean {
   const kind = event.kvCacheSpecKind ?? null;
@@ -146,6 +150,19 @@ export async function startKvEventCollection(
   }
   return {
     stop: async () => {
+      // A replay still running (a slow engine, a busy machine) would cut off what it brings: let
+      // it finish, within one timeout, so the result does not depend on how fast the replay was.
+      const deadline = performance.now() + options.timeoutMilliseconds;
+      const settled = () =>
+        subscriber
+          .stats()
+          .endpoints.every(
+            (endpoint) =>
+              endpoint.state !== 'replaying' &&
+              endpoint.publishers.every((publisher) => publisher.queuedBatches === 0),
+          );
+      while (!settled() && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       const stats = new Map(subscriber.stats().endpoints.map((endpoint) => [endpoint.endpointKey, endpoint]));
       await subscriber.close();
       return targets.map((target) => {

@@ -34,6 +34,7 @@ export function describeNetworkError(error: unknown, timeoutMilliseconds: number
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
   const message = (cause ?? (error instanceof Error ? error : undefined))?.message ?? String(error);
   // fetch refuses the ports browsers block (1, 22, 25, 6000, …) before dialling.
-  if (message === 'bad port') return 'fetch refuses this port (one of the ports browsers block); serve on another one';
+  if (message === 'bad port')
+    return 'fetch refuses this port (one of the ports browsers block); serve on another one';
   return message;
 }

@@ -13,7 +13,17 @@ export interface BlockHashing {
 }
 
 /** Seeds people set PYTHONHASHSEED to, tried when the configured one does not match. */
-export const commonHashSeeds: ReadonlyArray<string> = ['0', '42', '1', '123', '1234', '12345', '2024', '2025', ''];
+export const commonHashSeeds: ReadonlyArray<string> = [
+  '0',
+  '42',
+  '1',
+  '123',
+  '1234',
+  '12345',
+  '2024',
+  '2025',
+  '',
+];
 
 /**
  * Recomputes an event's block hashes from its tokens under one configuration. Only events at the
@@ -84,5 +94,7 @@ export function detectBlockHashing(
   const first = events[0];
   if (first === undefined) return undefined;
   // Testing one event per candidate first keeps the search cheap; the rest confirm the match.
-  return candidates.find((candidate) => matcher.matches(first, candidate) && matcher.matchesAll(events, candidate));
+  return candidates.find(
+    (candidate) => matcher.matches(first, candidate) && matcher.matchesAll(events, candidate),
+  );
 }

@@ -1,5 +1,5 @@
-import { EngineMetricMappings } from '@llmd/epp';
 import { engineHashAlgorithms, parseEndpointKey } from '@llmd/core';
+import { EngineMetricMappings } from '@llmd/epp';
 import { z } from 'zod';
 
 /** `ip:port` of a model server, as the EPP and the index key it. */
@@ -29,7 +29,10 @@ const dialEndpointSchema = z
     if (/^(ipc|inproc):\/\/\S+$/.test(value)) return;
     const match = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]+):(\d{1,5})$/.exec(value);
     if (!match) {
-      context.addIssue({ code: 'custom', message: `"${value}" is not a ZeroMQ endpoint such as tcp://10.0.0.7:5557` });
+      context.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a ZeroMQ endpoint such as tcp://10.0.0.7:5557`,
+      });
     } else if (match[1] === '*' || match[1] === '0.0.0.0' || match[1] === '[::]') {
       context.addIssue({
         code: 'custom',
@@ -147,10 +150,14 @@ export const doctorOptionsSchema = z
       options.kvEvents.length > 0 ||
       options.indexUrl !== undefined ||
       options.eppMetricsUrl !== undefined,
-    { message: 'nothing to check: give endpoints, KV-event sockets, an index URL or an EPP metrics URL', path: ['endpoints'] },
+    {
+      message: 'nothing to check: give endpoints, KV-event sockets, an index URL or an EPP metrics URL',
+      path: ['endpoints'],
+    },
   )
   .refine(
-    (options) => new Set(options.kvEvents.map((target) => target.endpointKey)).size === options.kvEvents.length,
+    (options) =>
+      new Set(options.kvEvents.map((target) => target.endpointKey)).size === options.kvEvents.length,
     { message: 'each endpoint may have one KV-event socket', path: ['kvEvents'] },
   );
 

@@ -34,7 +34,12 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Htt
         size += value.length;
       }
     }
-    return { kind: 'response', status: response.status, body: Buffer.concat(chunks).toString('utf8'), truncated };
+    return {
+      kind: 'response',
+      status: response.status,
+      body: Buffer.concat(chunks).toString('utf8'),
+      truncated,
+    };
   } catch (error) {
     return { kind: 'error', reason: describeNetworkError(error, options.timeoutMilliseconds) };
   }

@@ -1,6 +1,11 @@
 export type { EndpointProbe } from './check-endpoints.js';
 export type { KvEventObservation } from './collect-kv-events.js';
-export { type BlockHashing, commonHashSeeds, detectBlockHashing, hashingCandidates } from './detect-block-hashing.js';
+export {
+  type BlockHashing,
+  commonHashSeeds,
+  detectBlockHashing,
+  hashingCandidates,
+} from './detect-block-hashing.js';
 export {
   createDoctorReport,
   type DoctorCheck,

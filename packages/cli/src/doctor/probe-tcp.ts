@@ -18,7 +18,10 @@ export function probeTcpEndpoint(endpoint: string, timeoutMilliseconds: number):
       socket.destroy();
       resolve(reason);
     };
-    const timer = setTimeout(() => finish(`no answer within ${timeoutMilliseconds / 1000} s`), timeoutMilliseconds);
+    const timer = setTimeout(
+      () => finish(`no answer within ${timeoutMilliseconds / 1000} s`),
+      timeoutMilliseconds,
+    );
     socket.once('connect', () => finish(undefined));
     socket.once('error', (error) => finish(describeNetworkError(error, timeoutMilliseconds)));
   });

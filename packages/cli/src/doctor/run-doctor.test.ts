@@ -116,9 +116,20 @@ describe('runDoctor against simulated pods', () => {
     expect(linesOf(report, 'fail')).toEqual([]);
     const checks = new Set(report.findings.map((item) => item.check));
     expect([...checks].sort()).toEqual(
-      ['block-hashes', 'block-size', 'endpoints', 'epp', 'index', 'kv-event-topics', 'kv-events', 'metric-names'].sort(),
+      [
+        'block-hashes',
+        'block-size',
+        'endpoints',
+        'epp',
+        'index',
+        'kv-event-topics',
+        'kv-events',
+        'metric-names',
+      ].sort(),
     );
-    expect(linesOf(report)).toContain(`block-hashes: ${pod.key} hashes blocks with sha256_cbor with seed "42", as the index expects`);
+    expect(linesOf(report)).toContain(
+      `block-hashes: ${pod.key} hashes blocks with sha256_cbor with seed "42", as the index expects`,
+    );
     expect(linesOf(report)).toContain(`kv-event-topics: ${pod.key} publishes under "kv@${pod.key}@${model}"`);
     expect(linesOf(report)).toContain('epp: the EPP sees 1 ready endpoint(s)');
   }, 30_000);
@@ -204,7 +215,9 @@ describe('runDoctor against simulated pods', () => {
     // Without events the engine's metrics tell the same story.
     const fromMetrics = await runDoctor({ endpoints: [pod.key], blockSize: 16, listenMilliseconds: 0 });
     expect(linesOf(fromMetrics, 'fail')).toEqual([
-      expect.stringMatching(`^block-size: ${pod.key} reports \\(in its metrics\\) 8-token blocks but the index uses 16`),
+      expect.stringMatching(
+        `^block-size: ${pod.key} reports \\(in its metrics\\) 8-token blocks but the index uses 16`,
+      ),
     ]);
   }, 20_000);
 
@@ -295,7 +308,9 @@ describe('runDoctor against a server with missing metric names', () => {
   });
 
   it('recognises another engine by its metric names', async () => {
-    const key = await startTrimmedServer('sglang:num_queue_reqs 0\nsglang:num_running_reqs 1\nsglang:token_usage 0.5\n');
+    const key = await startTrimmedServer(
+      'sglang:num_queue_reqs 0\nsglang:num_running_reqs 1\nsglang:token_usage 0.5\n',
+    );
     const vllm = await runDoctor({ endpoints: [key], listenMilliseconds: 0 });
     expect(linesOf(vllm, 'fail')).toContain(
       `metric-names: ${key} looks like sglang, not vllm: label its pods llm-d.ai/engine-type=sglang so the EPP reads the right names (and run the doctor with --engine-type sglang)`,

@@ -8,7 +8,11 @@ import { checkIndex, type EngineTraffic, fetchIndexState } from './check-index.j
 import { checkKvEventFlow } from './check-kv-event-flow.js';
 import { checkKvEventTopics } from './check-kv-event-topics.js';
 import { checkMetricNames } from './check-metric-names.js';
-import { type KvEventCollection, type KvEventObservation, startKvEventCollection } from './collect-kv-events.js';
+import {
+  type KvEventCollection,
+  type KvEventObservation,
+  startKvEventCollection,
+} from './collect-kv-events.js';
 import { createDoctorReport, type DoctorFinding, type DoctorReport } from './doctor-finding.js';
 import { type DoctorOptionsInput, doctorOptionsSchema } from './doctor-options.js';
 import { type EngineCacheConfig, readEngineCacheConfig } from './engine-cache-config.js';
@@ -46,12 +50,17 @@ function trafficOf(evidence: EndpointEvidence | undefined): EngineTraffic['promp
  * endpoints. Problems found are findings in the report, never exceptions: only invalid options
  * throw (`invalid_argument`).
  */
-export async function runDoctor(input: DoctorOptionsInput, context: RunDoctorContext = {}): Promise<DoctorReport> {
+export async function runDoctor(
+  input: DoctorOptionsInput,
+  context: RunDoctorContext = {},
+): Promise<DoctorReport> {
   const options = parseWithSchema(doctorOptionsSchema, input, 'invalid_argument', 'doctor options');
   const logger = context.logger ?? noopLogger;
   const timeout = options.requestTimeoutMilliseconds;
   const mapping = new EngineMetricMappings().get(options.engineType) as EngineMetricMapping;
-  const endpointKeys = [...new Set([...options.endpoints, ...options.kvEvents.map((target) => target.endpointKey)])];
+  const endpointKeys = [
+    ...new Set([...options.endpoints, ...options.kvEvents.map((target) => target.endpointKey)]),
+  ];
 
   // Subscribe first, so that the listening window also covers the probes below.
   const collection: KvEventCollection | undefined =
@@ -66,7 +75,9 @@ export async function runDoctor(input: DoctorOptionsInput, context: RunDoctorCon
         const firstScrape = isReachable(probe)
           ? await scrapeMetrics(`http://${endpointKey}/metrics`, timeout)
           : undefined;
-        const cacheConfig = firstScrape?.samples ? readEngineCacheConfig(firstScrape.samples, mapping) : undefined;
+        const cacheConfig = firstScrape?.samples
+          ? readEngineCacheConfig(firstScrape.samples, mapping)
+          : undefined;
         return [endpointKey, { probe, firstScrape, secondScrape: undefined, cacheConfig }];
       }),
     ),

@@ -1,4 +1,4 @@
-import { type EngineMetricMappings, parsePrometheusText, type PrometheusSample } from '@llmd/epp';
+import { type EngineMetricMappings, type PrometheusSample, parsePrometheusText } from '@llmd/epp';
 import { type HttpGetResult, httpGet } from './http-get.js';
 
 export type EngineMetricMapping = NonNullable<ReturnType<EngineMetricMappings['get']>>;
