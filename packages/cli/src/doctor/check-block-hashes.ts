@@ -89,9 +89,11 @@ export function checkBlockHashes(
       ]
         .map(quote)
         .join(', ');
+      // Every algorithm was tried with every seed listed; name the expected pair when there is one.
+      const expectedAlgorithm = expected.algorithm ?? reported;
       const neither =
-        expected.seed !== undefined
-          ? `neither ${describe({ algorithm: expected.algorithm ?? reported ?? 'sha256', seed: expected.seed })} nor `
+        expected.seed !== undefined && expectedAlgorithm !== undefined
+          ? `neither ${describe({ algorithm: expectedAlgorithm, seed: expected.seed })} nor `
           : '';
       findings.push(
         finding(
