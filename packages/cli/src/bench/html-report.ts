@@ -11,7 +11,10 @@ export interface HtmlReportOptions {
   /** Printed under the title; defaults to now. */
   generatedAt?: Date;
   /** The best achievable hit rate per load level, drawn as a black dashed line on the hit-rate chart. */
-  oracle?: { readonly name: string; readonly steps: ReadonlyArray<{ target: BenchTarget; hitRate: number | null }> };
+  oracle?: {
+    readonly name: string;
+    readonly steps: ReadonlyArray<{ target: BenchTarget; hitRate: number | null }>;
+  };
   /** Free-text lines listed under the setups (what each setup runs, scaling choices). */
   descriptions?: ReadonlyArray<string>;
 }

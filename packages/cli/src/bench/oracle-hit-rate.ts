@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { parseWithSchema } from '@llmd/core';
+import { z } from 'zod';
 import type { BenchRequest, Workload } from './workload.js';
 
 export const oracleOptionsSchema = z.object({
@@ -41,9 +41,9 @@ export interface OracleHitRate {
  */
 export const oracleAssumptions = [
   'requests are replayed one at a time in the order the benchmark sent them; each is served instantly, so a prefix is cached before the next request arrives (no prefill in flight)',
-  "each request goes to the pod holding the longest cached prefix of it, ties to the least recently used pod; load is ignored",
+  'each request goes to the pod holding the longest cached prefix of it, ties to the least recently used pod; load is ignored',
   'per-pod KV = numGpuBlocks blocks of blockSize prompt units, least recently used block evicted first; a finished request frees its tail blocks first (as vLLM), running requests pin nothing',
-  "prompts only: output tokens are not cached, so they take no capacity; the last prompt unit is always recomputed (vLLM), so at most ⌊(n − 1) / blockSize⌋ blocks hit",
+  'prompts only: output tokens are not cached, so they take no capacity; the last prompt unit is always recomputed (vLLM), so at most ⌊(n − 1) / blockSize⌋ blocks hit',
   "units are the workload's words (one token each under its vocabulary); a chat message adds one unit for its role and one for its end, close to what a chat template adds",
 ] as const;
 

@@ -18,7 +18,9 @@ export function formatOracleSummary(oracle: OracleHitRate, targets: ReadonlyArra
   const width = Math.max('overall'.length, ...labels.map((label) => label.length));
   const lines = [
     `best achievable cache hit (oracle: offline replay of the same requests on ${oracle.pods} pods × ${oracle.blocksPerPod} blocks × ${oracle.blockSize}, longest cached prefix wins):`,
-    ...oracle.steps.map((step, index) => `  ${(labels[index] as string).padEnd(width)}  ${percent(step.hitRate)}`),
+    ...oracle.steps.map(
+      (step, index) => `  ${(labels[index] as string).padEnd(width)}  ${percent(step.hitRate)}`,
+    ),
     `  ${'overall'.padEnd(width)}  ${percent(oracle.hitRate)}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { startLocalStack } from '../up/local-stack.js';
-import { parseRoutingSetupList, routingSetupNames, routingSetupPath, routingSetups } from './routing-setups.js';
+import {
+  parseRoutingSetupList,
+  routingSetupNames,
+  routingSetupPath,
+  routingSetups,
+} from './routing-setups.js';
 
 async function completedPerPod(endpoints: ReadonlyArray<string>): Promise<number[]> {
   return Promise.all(
@@ -23,7 +28,7 @@ async function complete(gatewayUrl: string, model: string, prompt: string): Prom
 }
 
 describe('routing setups', () => {
-  it('lists the five setups of llm-d\'s comparison on the path whose pods they need', () => {
+  it("lists the five setups of llm-d's comparison on the path whose pods they need", () => {
     const setups = routingSetups();
     expect(setups.map((setup) => setup.name)).toEqual([...routingSetupNames]);
     expect(Object.fromEntries(setups.map((setup) => [setup.name, setup.path.name]))).toEqual({
@@ -36,7 +41,10 @@ describe('routing setups', () => {
   });
 
   it('parses --compare lists in the order given and rejects unknown or repeated names', () => {
-    expect(parseRoutingSetupList('precise, round-robin').map((setup) => setup.name)).toEqual(['precise', 'round-robin']);
+    expect(parseRoutingSetupList('precise, round-robin').map((setup) => setup.name)).toEqual([
+      'precise',
+      'round-robin',
+    ]);
     expect(() => parseRoutingSetupList('precise,fastest')).toThrow(
       '--compare: unknown routing setup "fastest" (available: random, round-robin, load, approximate, precise)',
     );
@@ -44,24 +52,28 @@ describe('routing setups', () => {
     expect(() => parseRoutingSetupList(' , ')).toThrow(/at least one/);
   });
 
-  it.each(routingSetupNames)('%s runs on a local stack and serves requests', async (name) => {
-    const [setup] = parseRoutingSetupList(name);
-    if (!setup) throw new Error('unreachable');
-    const stack = await startLocalStack({
-      path: routingSetupPath(setup),
-      replicas: 2,
-      port: 0,
-      inProcessPods: true,
-      plugins: setup.plugins,
-      sim: { timeScale: 100, blockSize: 16 },
-    });
-    try {
-      expect(stack.eppConfig).toBe(setup.configText({ ...contextOf(stack.eppConfig), blockSize: 16 }));
-      await complete(stack.gatewayUrl, stack.modelName, 'hello there');
-    } finally {
-      await stack.close();
-    }
-  }, 30_000);
+  it.each(routingSetupNames)(
+    '%s runs on a local stack and serves requests',
+    async (name) => {
+      const [setup] = parseRoutingSetupList(name);
+      if (!setup) throw new Error('unreachable');
+      const stack = await startLocalStack({
+        path: routingSetupPath(setup),
+        replicas: 2,
+        port: 0,
+        inProcessPods: true,
+        plugins: setup.plugins,
+        sim: { timeScale: 100, blockSize: 16 },
+      });
+      try {
+        expect(stack.eppConfig).toBe(setup.configText({ ...contextOf(stack.eppConfig), blockSize: 16 }));
+        await complete(stack.gatewayUrl, stack.modelName, 'hello there');
+      } finally {
+        await stack.close();
+      }
+    },
+    30_000,
+  );
 
   it('round-robin takes the pods in turn', async () => {
     const [setup] = parseRoutingSetupList('round-robin');
@@ -75,7 +87,8 @@ describe('routing setups', () => {
       sim: { timeScale: 100 },
     });
     try {
-      for (let index = 0; index < 6; index++) await complete(stack.gatewayUrl, stack.modelName, `request ${index}`);
+      for (let index = 0; index < 6; index++)
+        await complete(stack.gatewayUrl, stack.modelName, `request ${index}`);
       expect(await completedPerPod(stack.pods.map((pod) => pod.endpoint))).toEqual([2, 2, 2]);
     } finally {
       await stack.close();

@@ -70,7 +70,8 @@ export function routingSetups(): ReadonlyArray<RoutingSetup> {
     },
     {
       name: 'round-robin',
-      description: 'pods in turn, like a Kubernetes Service (cli-local round-robin-picker, not an llm-d type)',
+      description:
+        'pods in turn, like a Kubernetes Service (cli-local round-robin-picker, not an llm-d type)',
       path: baseline,
       configText: () => pickerOnlyConfig('round-robin-picker'),
       plugins: [roundRobinPickerPlugin],
@@ -110,7 +111,10 @@ export function parseRoutingSetupList(list: string): RoutingSetup[] {
     .map((name) => name.trim())
     .filter((name) => name.length > 0);
   if (names.length === 0) {
-    throw new LlmdError('invalid_argument', `--compare: name at least one setup (${routingSetupNames.join(', ')})`);
+    throw new LlmdError(
+      'invalid_argument',
+      `--compare: name at least one setup (${routingSetupNames.join(', ')})`,
+    );
   }
   const chosen: RoutingSetup[] = [];
   for (const name of names) {
@@ -121,7 +125,8 @@ export function parseRoutingSetupList(list: string): RoutingSetup[] {
         `--compare: unknown routing setup "${name}" (available: ${routingSetupNames.join(', ')})`,
       );
     }
-    if (chosen.includes(setup)) throw new LlmdError('invalid_argument', `--compare: "${name}" is named twice`);
+    if (chosen.includes(setup))
+      throw new LlmdError('invalid_argument', `--compare: "${name}" is named twice`);
     chosen.push(setup);
   }
   return chosen;

@@ -91,7 +91,10 @@ describe('llmd bench --compare', () => {
     const document = JSON.parse(await readFile(out, 'utf8')) as BenchResultsDocument;
     expect(document.results.map((entry) => entry.name)).toEqual(['round-robin', 'precise']);
     expect(document.oracle?.hitRate).toBe(oracle?.hitRate);
-    expect(document.clusters).toMatchObject({ replicas: 2, sim: { blockSize: 16, numGpuBlocks: 100, maxModelLen: 1600 } });
+    expect(document.clusters).toMatchObject({
+      replicas: 2,
+      sim: { blockSize: 16, numGpuBlocks: 100, maxModelLen: 1600 },
+    });
     // With --compare and --out, the HTML report goes next to the results.
     const html = await readFile(join(directory, 'bench-report.html'), 'utf8');
     expect(html).toContain('<svg');
@@ -102,7 +105,9 @@ describe('llmd bench --compare', () => {
   it('refuses an unknown setup before starting anything, listing the valid ones', async () => {
     const io = createMemoryIo();
     const error = await badInput(
-      runBenchCommand({ compare: 'round-robin,fastest', rate: '1', requests: '1' }, io, { inProcessPods: true }),
+      runBenchCommand({ compare: 'round-robin,fastest', rate: '1', requests: '1' }, io, {
+        inProcessPods: true,
+      }),
     );
     expect(error.message).toBe(
       '--compare: unknown routing setup "fastest" (available: random, round-robin, load, approximate, precise)',
@@ -115,17 +120,25 @@ describe('llmd bench --compare', () => {
     expect((await badInput(runBenchCommand({ compare: 'precise', requests: '1' }, io))).message).toBe(
       'give exactly one of --rate, --rates or --concurrency',
     );
-    expect((await badInput(runBenchCommand({ compare: 'precise', rate: '1' }, io))).message).toMatch(/--duration/);
-    expect((await badInput(runBenchCommand({ compare: 'precise', rate: '1', requests: '1', users: '3' }, io))).message).toBe(
-      '--users applies to --workload multi-turn, not shared-prefix',
-    );
-    expect((await badInput(runBenchCommand({ rate: '1', requests: '1' }, io))).message).toMatch(/^give --target URL/);
-    expect((await badInput(runBenchCommand({ compare: 'precise', rates: '3,x', requests: '1' }, io))).message).toMatch(
-      /^--rates: /,
+    expect((await badInput(runBenchCommand({ compare: 'precise', rate: '1' }, io))).message).toMatch(
+      /--duration/,
     );
     expect(
-      (await badInput(runBenchCommand({ target: 'http://127.0.0.1:1', timeScale: '2', rate: '1', requests: '1' }, io)))
+      (await badInput(runBenchCommand({ compare: 'precise', rate: '1', requests: '1', users: '3' }, io)))
         .message,
+    ).toBe('--users applies to --workload multi-turn, not shared-prefix');
+    expect((await badInput(runBenchCommand({ rate: '1', requests: '1' }, io))).message).toMatch(
+      /^give --target URL/,
+    );
+    expect(
+      (await badInput(runBenchCommand({ compare: 'precise', rates: '3,x', requests: '1' }, io))).message,
+    ).toMatch(/^--rates: /);
+    expect(
+      (
+        await badInput(
+          runBenchCommand({ target: 'http://127.0.0.1:1', timeScale: '2', rate: '1', requests: '1' }, io),
+        )
+      ).message,
     ).toBe('--time-scale sets up --compare clusters; it does nothing with --target');
   });
 });
@@ -139,10 +152,17 @@ describe('llmd bench --target', () => {
     await sim.close(100);
   });
 
-  it("loads a running server with the model it serves and prints the summary", async () => {
+  it('loads a running server with the model it serves and prints the summary', async () => {
     const io = createMemoryIo();
     const { entries } = await runBenchCommand(
-      { target: sim.url, workload: 'random', promptLength: '20-40', outputLength: '3', concurrency: '4', requests: '12' },
+      {
+        target: sim.url,
+        workload: 'random',
+        promptLength: '20-40',
+        outputLength: '3',
+        concurrency: '4',
+        requests: '12',
+      },
       io,
     );
     expect(entries).toHaveLength(1);
@@ -156,7 +176,9 @@ describe('llmd bench --target', () => {
     const port = await closedPort();
     const io = createMemoryIo();
     const started = performance.now();
-    const error = await badInput(runBenchCommand({ target: `http://127.0.0.1:${port}`, rate: '1', requests: '1' }, io));
+    const error = await badInput(
+      runBenchCommand({ target: `http://127.0.0.1:${port}`, rate: '1', requests: '1' }, io),
+    );
     expect(error.message).toBe(`bench target http://127.0.0.1:${port} is unreachable (ECONNREFUSED)`);
     // Nothing was sent or started: the check comes first and gives up quickly.
     expect(performance.now() - started).toBeLessThan(3000);

@@ -28,16 +28,17 @@ const positive = z.coerce.number().positive();
 const positiveInteger = z.coerce.number().int().positive();
 
 /** `3,10,30` → [3, 10, 30]. */
-const rateListSchema = z
-  .string()
-  .transform((text, context) => {
-    const rates = text.split(',').map((part) => Number(part.trim()));
-    if (rates.length === 0 || rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) {
-      context.addIssue({ code: 'custom', message: 'expected positive request rates separated by commas, e.g. 3,10,30' });
-      return z.NEVER;
-    }
-    return rates;
-  });
+const rateListSchema = z.string().transform((text, context) => {
+  const rates = text.split(',').map((part) => Number(part.trim()));
+  if (rates.length === 0 || rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected positive request rates separated by commas, e.g. 3,10,30',
+    });
+    return z.NEVER;
+  }
+  return rates;
+});
 
 /** `512` or `512-1024` (drawn uniformly per request). */
 const lengthRangeSchema = z.string().transform((text, context) => {
@@ -61,10 +62,20 @@ export const benchFlagsSchema = z
     compare: z
       .string()
       .optional()
-      .describe(`run the workload on a fresh local cluster per routing setup: ${routingSetupNames.join(',')}`),
-    workload: z.enum(workloadTypes).default('shared-prefix').describe(`workload: ${workloadTypes.join(', ')}`),
-    api: z.enum(['completions', 'chat']).optional().describe('shared-prefix, random: completions (default) or chat'),
-    numGroups: positiveInteger.optional().describe('shared-prefix: groups, each with its own system prompt (150)'),
+      .describe(
+        `run the workload on a fresh local cluster per routing setup: ${routingSetupNames.join(',')}`,
+      ),
+    workload: z
+      .enum(workloadTypes)
+      .default('shared-prefix')
+      .describe(`workload: ${workloadTypes.join(', ')}`),
+    api: z
+      .enum(['completions', 'chat'])
+      .optional()
+      .describe('shared-prefix, random: completions (default) or chat'),
+    numGroups: positiveInteger
+      .optional()
+      .describe('shared-prefix: groups, each with its own system prompt (150)'),
     promptsPerGroup: positiveInteger.optional().describe('shared-prefix: users (questions) per group (5)'),
     systemPromptLength: z.coerce
       .number()
@@ -73,13 +84,19 @@ export const benchFlagsSchema = z
       .optional()
       .describe('shared-prefix: tokens of the shared system prompt (6000); multi-turn: per conversation (0)'),
     questionLength: positiveInteger.optional().describe('shared-prefix: tokens of each question (1200)'),
-    outputLength: positiveInteger.optional().describe('tokens to generate per request (shared-prefix 1000, multi-turn 200, random 256)'),
+    outputLength: positiveInteger
+      .optional()
+      .describe('tokens to generate per request (shared-prefix 1000, multi-turn 200, random 256)'),
     users: positiveInteger.optional().describe('multi-turn: concurrent conversations (10)'),
     turns: positiveInteger.optional().describe('multi-turn: user turns per conversation (5)'),
     turnLength: positiveInteger.optional().describe('multi-turn: tokens of each user message (200)'),
-    promptLength: lengthRangeSchema.optional().describe('random: prompt tokens, e.g. 512 or 512-1024 (512-1024)'),
+    promptLength: lengthRangeSchema
+      .optional()
+      .describe('random: prompt tokens, e.g. 512 or 512-1024 (512-1024)'),
     rate: positive.optional().describe('requests per second (open loop)'),
-    rates: rateListSchema.optional().describe('a rate ladder, e.g. 3,10,30: each rate for --duration / --requests'),
+    rates: rateListSchema
+      .optional()
+      .describe('a rate ladder, e.g. 3,10,30: each rate for --duration / --requests'),
     concurrency: positiveInteger.optional().describe('requests kept in flight (closed loop)'),
     duration: positive.optional().describe('seconds of sending per load level'),
     requests: positiveInteger.optional().describe('requests per load level'),
@@ -87,22 +104,46 @@ export const benchFlagsSchema = z
       .enum(['poisson', 'constant'])
       .default('poisson')
       .describe('arrival gaps with --rate/--rates: poisson (default) or constant'),
-    replicas: z.coerce.number().int().min(1).max(64).default(8).describe('--compare: simulated pods per cluster'),
-    model: z.string().min(1).optional().describe('model name (default: the target\'s first model, or Qwen/Qwen3-0.6B)'),
+    replicas: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(8)
+      .describe('--compare: simulated pods per cluster'),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("model name (default: the target's first model, or Qwen/Qwen3-0.6B)"),
     tokenizer: z
       .string()
       .min(1)
       .optional()
-      .describe("tokenizer.json, folder or cached Hugging Face model: exact token lengths; the pods use it too (default: words, the simulator's word tokenizer)"),
-    timeScale: positive.optional().describe('--compare: simulated pods run this many times faster than real time (1)'),
-    blockSize: positiveInteger.default(64).describe('--compare: tokens per KV block, the same for every setup'),
+      .describe(
+        "tokenizer.json, folder or cached Hugging Face model: exact token lengths; the pods use it too (default: words, the simulator's word tokenizer)",
+      ),
+    timeScale: positive
+      .optional()
+      .describe('--compare: simulated pods run this many times faster than real time (1)'),
+    blockSize: positiveInteger
+      .default(64)
+      .describe('--compare: tokens per KV block, the same for every setup'),
     numGpuBlocks: positiveInteger.optional().describe('--compare: KV blocks per simulated pod (8192)'),
     maxNumSeqs: positiveInteger.optional().describe('--compare: requests each pod runs at once (5)'),
     maxModelLen: positiveInteger
       .optional()
-      .describe('--compare: longest prompt + output a pod accepts (default: 32768, at most what its KV holds)'),
-    prefillTimePerToken: z.string().optional().describe('--compare: simulated prefill time per uncached prompt token (0.1ms)'),
-    prefillOverhead: z.string().optional().describe('--compare: simulated fixed part of the time to first token (10ms)'),
+      .describe(
+        '--compare: longest prompt + output a pod accepts (default: 32768, at most what its KV holds)',
+      ),
+    prefillTimePerToken: z
+      .string()
+      .optional()
+      .describe('--compare: simulated prefill time per uncached prompt token (0.1ms)'),
+    prefillOverhead: z
+      .string()
+      .optional()
+      .describe('--compare: simulated fixed part of the time to first token (10ms)'),
     interTokenLatency: z.string().optional().describe('--compare: simulated time per output token (10ms)'),
     out: z.string().min(1).optional().describe('write every result as JSON to this file'),
     html: z
@@ -160,17 +201,23 @@ function given(flags: BenchFlags, name: FlagName): boolean {
 /** Check combinations the schema cannot express, with messages naming the flags. */
 function checkCombinations(flags: BenchFlags, rawFlags: Record<string, unknown>): void {
   if (flags.target === undefined && flags.compare === undefined) {
-    throw badInput(`give --target URL (a running server) or --compare ${routingSetupNames.join(',')} (local clusters)`);
+    throw badInput(
+      `give --target URL (a running server) or --compare ${routingSetupNames.join(',')} (local clusters)`,
+    );
   }
-  if (flags.target !== undefined && flags.compare !== undefined) throw badInput('give --target or --compare, not both');
-  for (const [name, workloads] of Object.entries(workloadFlags) as Array<[FlagName, BenchFlags['workload'][]]>) {
+  if (flags.target !== undefined && flags.compare !== undefined)
+    throw badInput('give --target or --compare, not both');
+  for (const [name, workloads] of Object.entries(workloadFlags) as Array<
+    [FlagName, BenchFlags['workload'][]]
+  >) {
     if (given(flags, name) && !workloads.includes(flags.workload)) {
       throw badInput(`${kebab(name)} applies to --workload ${workloads.join(' or ')}, not ${flags.workload}`);
     }
   }
   if (flags.target !== undefined) {
     for (const name of [...clusterFlags, 'replicas', 'blockSize'] as FlagName[]) {
-      if (rawFlags[name] !== undefined) throw badInput(`${kebab(name)} sets up --compare clusters; it does nothing with --target`);
+      if (rawFlags[name] !== undefined)
+        throw badInput(`${kebab(name)} sets up --compare clusters; it does nothing with --target`);
     }
   }
   const loads = (['rate', 'rates', 'concurrency'] as const).filter((name) => given(flags, name));
@@ -217,7 +264,8 @@ export function arrivalsInputFrom(flags: BenchFlags): ArrivalsInput {
     ...(flags.duration !== undefined ? { durationSeconds: flags.duration } : {}),
     ...(flags.requests !== undefined ? { requests: flags.requests } : {}),
   };
-  if (flags.concurrency !== undefined) return { type: 'concurrency', concurrency: flags.concurrency, ...stop };
+  if (flags.concurrency !== undefined)
+    return { type: 'concurrency', concurrency: flags.concurrency, ...stop };
   if (flags.rates !== undefined) {
     return {
       type: 'ladder',
@@ -226,7 +274,13 @@ export function arrivalsInputFrom(flags: BenchFlags): ArrivalsInput {
       seed: flags.seed,
     };
   }
-  return { type: 'poisson', rate: flags.rate as number, ...stop, distribution: flags.distribution, seed: flags.seed };
+  return {
+    type: 'poisson',
+    rate: flags.rate as number,
+    ...stop,
+    distribution: flags.distribution,
+    seed: flags.seed,
+  };
 }
 
 /** The simulator settings every pod of every `--compare` cluster gets. */
@@ -234,7 +288,8 @@ export function simSettingsFrom(flags: BenchFlags): Partial<SimConfigInput> {
   const numGpuBlocks = flags.numGpuBlocks;
   // The simulator refuses a maximum length its KV cannot hold (as vLLM does); follow a smaller KV.
   const maxModelLen =
-    flags.maxModelLen ?? (numGpuBlocks !== undefined ? Math.min(32_768, numGpuBlocks * flags.blockSize) : undefined);
+    flags.maxModelLen ??
+    (numGpuBlocks !== undefined ? Math.min(32_768, numGpuBlocks * flags.blockSize) : undefined);
   return {
     blockSize: flags.blockSize,
     ...(flags.timeScale !== undefined ? { timeScale: flags.timeScale } : {}),
@@ -254,7 +309,10 @@ const reachabilityTimeoutMilliseconds = 3000;
  * GET `/v1/models` with a short timeout: any HTTP answer counts as reachable. Resolves with the
  * served model ids (empty when the answer had none); an unreachable target is `invalid_argument`.
  */
-export async function checkTarget(target: string, timeoutMilliseconds = reachabilityTimeoutMilliseconds): Promise<string[]> {
+export async function checkTarget(
+  target: string,
+  timeoutMilliseconds = reachabilityTimeoutMilliseconds,
+): Promise<string[]> {
   let base = target.replace(/\/+$/, '');
   if (base.endsWith('/v1')) base = base.slice(0, -3);
   let response: Response;
@@ -266,7 +324,9 @@ export async function checkTarget(target: string, timeoutMilliseconds = reachabi
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${timeoutMilliseconds / 1000} s`
         : String(cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new LlmdError('invalid_argument', `bench target ${target} is unreachable (${reason})`, { cause: error });
+    throw new LlmdError('invalid_argument', `bench target ${target} is unreachable (${reason})`, {
+      cause: error,
+    });
   }
   try {
     const body = (await response.json()) as { data?: Array<{ id?: unknown }> };
@@ -332,7 +392,9 @@ async function writeOutput(path: string, text: string, io: CliIo, what: string):
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, text);
   } catch (error) {
-    throw new LlmdError('invalid_argument', `cannot write ${what} to ${path}: ${(error as Error).message}`, { cause: error });
+    throw new LlmdError('invalid_argument', `cannot write ${what} to ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   io.writeStderr(`llmd bench: wrote ${what} to ${path}\n`);
 }
@@ -415,7 +477,9 @@ export async function runBenchCommand(
       logger,
       onSetupStarting: (setup, index) => {
         bar = createProgressBar({ stream });
-        status(`[${index + 1}/${setups.length}] ${setup.name}: starting ${flags.replicas} simulated pods, the EPP and the gateway`);
+        status(
+          `[${index + 1}/${setups.length}] ${setup.name}: starting ${flags.replicas} simulated pods, the EPP and the gateway`,
+        );
       },
       onProgress: (setup, progress) => {
         bar.update(progress);
@@ -425,7 +489,9 @@ export async function runBenchCommand(
       },
       onSetupFinished: (setup, result) => {
         bar.finish();
-        status(`[${setups.indexOf(setup) + 1}/${setups.length}] ${setup.name}: done in ${result.durationSeconds.toFixed(1)} s`);
+        status(
+          `[${setups.indexOf(setup) + 1}/${setups.length}] ${setup.name}: done in ${result.durationSeconds.toFixed(1)} s`,
+        );
       },
     });
   }
@@ -445,26 +511,41 @@ export async function runBenchCommand(
           replicas: flags.replicas,
           model: modelName,
           sim,
-          setups: setups.map((setup) => ({ name: setup.name, description: setup.description, path: setup.path.name })),
+          setups: setups.map((setup) => ({
+            name: setup.name,
+            description: setup.description,
+            path: setup.path.name,
+          })),
           ...(oracle ? { oracleAssumptions } : {}),
         }
       : undefined;
-  if (flags.out) await writeOutput(flags.out, formatResultsJson(entries, { oracle, clusters }), io, 'results');
-  const htmlPath = flags.html ?? (flags.compare !== undefined && flags.out ? join(dirname(flags.out), 'bench-report.html') : undefined);
+  if (flags.out)
+    await writeOutput(flags.out, formatResultsJson(entries, { oracle, clusters }), io, 'results');
+  const htmlPath =
+    flags.html ??
+    (flags.compare !== undefined && flags.out ? join(dirname(flags.out), 'bench-report.html') : undefined);
   if (htmlPath) {
     const html = renderHtmlReport(entries, {
-      title: flags.compare !== undefined ? `llmd bench --compare ${setups.map((setup) => setup.name).join(',')}` : `llmd bench ${flags.target}`,
+      title:
+        flags.compare !== undefined
+          ? `llmd bench --compare ${setups.map((setup) => setup.name).join(',')}`
+          : `llmd bench ${flags.target}`,
       ...(oracle
         ? {
             oracle: {
               name: 'oracle (best achievable)',
-              steps: oracle.steps.map((step) => ({ target: targets[step.index] as (typeof targets)[number], hitRate: step.hitRate })),
+              steps: oracle.steps.map((step) => ({
+                target: targets[step.index] as (typeof targets)[number],
+                hitRate: step.hitRate,
+              })),
             },
           }
         : {}),
       descriptions: [
         ...setups.map((setup) => `${setup.name}: ${setup.description}`),
-        ...(flags.compare !== undefined ? [`pods per cluster: ${flags.replicas}; simulator settings: ${JSON.stringify(sim)}`] : []),
+        ...(flags.compare !== undefined
+          ? [`pods per cluster: ${flags.replicas}; simulator settings: ${JSON.stringify(sim)}`]
+          : []),
         ...(oracle ? oracleAssumptions.map((line) => `oracle: ${line}`) : []),
       ],
     });
@@ -490,7 +571,11 @@ export function createBenchCommand(io: CliIo, context: BenchCommandContext = {})
       const logger =
         context.logger ??
         pino({ name: 'llmd-bench', level: process.env.LLMD_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-      await runBenchCommand(rawFlags, io, { ...context, logger, signal: context.signal ?? controller.signal });
+      await runBenchCommand(rawFlags, io, {
+        ...context,
+        logger,
+        signal: context.signal ?? controller.signal,
+      });
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

@@ -1,39 +1,18 @@
 import { createServer } from 'node:net';
-import { LlmdError } from '@llmd/core';
 import { startSimServer } from '@llmd/sim';
-import { Command, CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exitCodes } from '../run-cli.js';
+import { runCli } from '../run-cli.js';
 import { createMemoryIo } from '../testing-io.js';
-import { createDoctorCommand } from './doctor-command.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-/**
- * `llmd doctor <argv>` with runCli's error-to-exit-code rules (bad input 2; `internal`, the code
- * doctor throws for a failed check, 1), on a program holding only this command.
- */
+/** `llmd doctor <argv>` through the real CLI entry (exit codes: bad input 2, a failed check 1). */
 async function doctor(argv: string[]) {
   const io = createMemoryIo();
-  const output = {
-    writeOut: (text: string) => io.writeStdout(text),
-    writeErr: (text: string) => io.writeStderr(text),
-  };
-  const program = new Command('llmd').exitOverride().configureOutput(output);
-  program.addCommand(createDoctorCommand(io).exitOverride().configureOutput(output));
-  let exitCode: number = exitCodes.success;
-  try {
-    await program.parseAsync(['doctor', ...argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) exitCode = exitCodes.badInput;
-    else if (LlmdError.isInstance(error)) {
-      io.writeStderr(`llmd: error: ${error.message}\n`);
-      exitCode = error.code === 'internal' ? exitCodes.failure : exitCodes.badInput;
-    } else throw error;
-  }
+  const exitCode = await runCli(['doctor', ...argv], io);
   return { exitCode, stdout: io.stdout(), stderr: io.stderr() };
 }
 

@@ -9,7 +9,9 @@ beforeAll(async () => {
 });
 afterAll(() => cluster.close(0));
 
-async function stderrOf(child: ReturnType<typeof spawnCli>): Promise<{ code: number | null; stderr: string }> {
+async function stderrOf(
+  child: ReturnType<typeof spawnCli>,
+): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -34,7 +36,10 @@ describe('llmd epp', () => {
       '127.0.0.1',
     ]);
     try {
-      const match = await waitForOutput(child, /ext_proc on port (\d+) \(plaintext\).*metrics on (\d+); 2 endpoints/);
+      const match = await waitForOutput(
+        child,
+        /ext_proc on port (\d+) \(plaintext\).*metrics on (\d+); 2 endpoints/,
+      );
       const client = createExtProcTestClient({ address: `127.0.0.1:${match[1]}` });
       const stream = client.openStream();
       const result = await stream.sendRequest({
@@ -55,7 +60,13 @@ describe('llmd epp', () => {
 
   it('fails with one line and exit code 2 on a config naming an unknown plugin', async () => {
     const { code, stderr } = await stderrOf(
-      spawnCli(['epp', '--endpoints', cluster.endpoints.join(','), '--config-text', 'plugins: [{type: magic-scorer}]']),
+      spawnCli([
+        'epp',
+        '--endpoints',
+        cluster.endpoints.join(','),
+        '--config-text',
+        'plugins: [{type: magic-scorer}]',
+      ]),
     );
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(
@@ -65,14 +76,22 @@ describe('llmd epp', () => {
 
   it('refuses the metric-name flags llm-d removed', async () => {
     const { code, stderr } = await stderrOf(
-      spawnCli(['epp', '--endpoints', '10.0.0.1:8000', '--total-queued-requests-metric', 'vllm:num_requests_waiting']),
+      spawnCli([
+        'epp',
+        '--endpoints',
+        '10.0.0.1:8000',
+        '--total-queued-requests-metric',
+        'vllm:num_requests_waiting',
+      ]),
     );
     expect(code).toBe(2);
     expect(stderr).toMatch(/^llmd: error: --total-queued-requests-metric was removed/);
   });
 
   it('names a bad flag value', async () => {
-    const { code, stderr } = await stderrOf(spawnCli(['epp', '--endpoints', '10.0.0.1:8000', '--grpc-port', 'lots']));
+    const { code, stderr } = await stderrOf(
+      spawnCli(['epp', '--endpoints', '10.0.0.1:8000', '--grpc-port', 'lots']),
+    );
     expect(code).toBe(2);
     expect(stderr.trim()).toMatch(/^llmd: error: --grpc-port: /);
   });

@@ -50,6 +50,30 @@ describe('ApproxPrefixIndex', () => {
     expect(index.match(hashes(5)).blocksOf('a:1')).toBe(0);
   });
 
+  it('evicts in least-recently-used order over many adds, with refreshed blocks kept', () => {
+    // Checks the kept eviction iterator against a plain model of the LRU over many evictions.
+    const index = new ApproxPrefixIndex();
+    const capacity = 50;
+    const model: number[] = []; // least recent first
+    let next = 1000;
+    for (let round = 0; round < 200; round++) {
+      // Blocks are added last to first: the prompt's first block ends up most recent.
+      const shared = [1 + (round % 7), 20 + (round % 3)];
+      const fresh = Array.from({ length: 1 + (round % 11) }, () => next++);
+      const prompt = [...shared, ...fresh];
+      index.add(hashes(...prompt), 'a:1', capacity);
+      for (const block of [...prompt].reverse()) {
+        const position = model.indexOf(block);
+        if (position >= 0) model.splice(position, 1);
+        model.push(block);
+      }
+      model.splice(0, Math.max(0, model.length - capacity));
+      expect(index.blocksHeld('a:1')).toBe(model.length);
+    }
+    for (const block of model) expect(index.match(hashes(block)).blocksOf('a:1')).toBe(1);
+    expect(index.size).toBe(model.length);
+  });
+
   it('removes an endpoint from every block it held, keeping the other holders', () => {
     const index = new ApproxPrefixIndex();
     index.add(hashes(1, 2), 'a:1', 10);
