@@ -108,7 +108,9 @@ function createBodySource(kind: LoadScenario['body']): () => Buffer {
       return Buffer.from(
         JSON.stringify({
           model,
-          messages: [{ role: 'user', content: `Hello! Summarise prefix caching in one line. (#${sequence})` }],
+          messages: [
+            { role: 'user', content: `Hello! Summarise prefix caching in one line. (#${sequence})` },
+          ],
           max_tokens: 16,
         }),
       );
@@ -135,13 +137,22 @@ const responseBody = Buffer.from(
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Reuse of cached KV blocks.' }, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Reuse of cached KV blocks.' },
+        finish_reason: 'stop',
+      },
+    ],
     usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 },
   }),
 );
 
 /** Child role: drive the EPP like Envoy, report latencies and this process's CPU. */
-async function runLoad(scenario: LoadScenario, notify: (message: ClientMessage) => void): Promise<LoadResult> {
+async function runLoad(
+  scenario: LoadScenario,
+  notify: (message: ClientMessage) => void,
+): Promise<LoadResult> {
   const client = createExtProcTestClient({ address: scenario.address, timeoutMilliseconds: 30_000 });
   const nextBody = createBodySource(scenario.body);
   const latencies: number[] = [];
@@ -223,7 +234,8 @@ function clientRole(): void {
     if (message === 'stop') process.exit(0);
     runLoad(message, send).then(
       (result) => send({ kind: 'result', result }),
-      (error: unknown) => send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        send({ kind: 'failed', message: error instanceof Error ? error.message : String(error) }),
     );
   });
   send({ kind: 'ready' });
@@ -255,7 +267,9 @@ function createFixedTargetPipeline(target: EndpointKey): RequestPipeline {
 }
 
 /** (ii) The real Endpoint Picker on fake endpoints; metrics change every 50 ms as scrapes would. */
-async function startRealPicker(endpointCount: number): Promise<{ picker: EndpointPicker; stop: () => Promise<void> }> {
+async function startRealPicker(
+  endpointCount: number,
+): Promise<{ picker: EndpointPicker; stop: () => Promise<void> }> {
   const keys = Array.from({ length: endpointCount }, (_, index) => `10.2.0.${index + 1}:8000`);
   const picker = await createEndpointPicker({
     discovery: new StaticDiscovery({ endpoints: keys }),
@@ -413,7 +427,9 @@ async function main(): Promise<void> {
             response: 'minimal',
           });
           measured.push(result);
-          console.error(`  ${entry.name} 200 KB c=32: ${format(result.result.streams / result.result.seconds, 0)} req/s`);
+          console.error(
+            `  ${entry.name} 200 KB c=32: ${format(result.result.streams / result.result.seconds, 0)} req/s`,
+          );
         });
       } finally {
         await stop();
@@ -431,7 +447,9 @@ async function main(): Promise<void> {
     `Round trip per stream (request headers + ~110 B chat body → header + body replies; response headers + ${responseBody.length} B body + trailers → replies; half-close → OK), ${latencySeconds} s per row after ${warmupSeconds} s warm-up:`,
   );
   console.log('');
-  console.log('| pipeline | concurrency | streams/s | p50 ms | p99 ms | errors | EPP CPU (cores) | client CPU (cores) |');
+  console.log(
+    '| pipeline | concurrency | streams/s | p50 ms | p99 ms | errors | EPP CPU (cores) | client CPU (cores) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const { pipeline, scenario, result, serverCores } of measured) {
     if (scenario.body !== 'small') continue;

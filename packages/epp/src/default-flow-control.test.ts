@@ -1,3 +1,4 @@
+import { createEndpoint } from '@llmd/core';
 import { describe, expect, it } from 'vitest';
 import { StaticDiscovery } from './datalayer/static-discovery.js';
 import { createDefaultFlowControl } from './default-flow-control.js';
@@ -30,7 +31,11 @@ async function pickerWithQueue(waitingQueueSize: number) {
   });
   await picker.start();
   const setQueue = (size: number) =>
-    picker.datastore.updateMetrics('10.0.0.1:8000', { ...emptyEndpointMetrics, waitingQueueSize: size, updateTime: Date.now() });
+    picker.datastore.updateMetrics('10.0.0.1:8000', {
+      ...emptyEndpointMetrics,
+      waitingQueueSize: size,
+      updateTime: Date.now(),
+    });
   setQueue(waitingQueueSize);
   return { picker, setQueue };
 }
@@ -47,7 +52,11 @@ describe('flow control behind the flowControl feature gate', () => {
     const first = picker.pipeline.handle(request());
     const second = picker.pipeline.handle(request());
     // The band holds two; the third is over capacity.
-    expect(await picker.pipeline.handle(request())).toMatchObject({ kind: 'reject', status: 429, dropReason: 'rejected-saturated' });
+    expect(await picker.pipeline.handle(request())).toMatchObject({
+      kind: 'reject',
+      status: 429,
+      dropReason: 'rejected-saturated',
+    });
     let settled = false;
     void first.then(() => {
       settled = true;
@@ -62,7 +71,27 @@ describe('flow control behind the flowControl feature gate', () => {
 
   it('expires a queued request after its TTL with rejected-ttl-expired', async () => {
     const { picker } = await pickerWithQueue(50);
-    expect(await picker.pipeline.handle(request())).toMatchObject({ kind: 'reject', status: 429, dropReason: 'rejected-ttl-expired' });
+    expect(await picker.pipeline.handle(request())).toMatchObject({
+      kind: 'reject',
+      status: 429,
+      dropReason: 'rejected-ttl-expired',
+    });
+    await picker.close();
+  });
+
+  it('queues while the pool is empty and dispatches when a pod becomes ready (scale from zero)', async () => {
+    const picker = await createEndpointPicker({
+      config,
+      discovery: new StaticDiscovery({ endpoints: [] }),
+      scrapeMetrics: false,
+      createFlowControl: createDefaultFlowControl,
+    });
+    await picker.start();
+    const pending = picker.pipeline.handle(request());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    picker.datastore.upsert(createEndpoint({ address: '10.0.0.9', port: 8000 }));
+    picker.datastore.updateMetrics('10.0.0.9:8000', { ...emptyEndpointMetrics, updateTime: Date.now() });
+    expect(await pending).toMatchObject({ kind: 'route', targets: ['10.0.0.9:8000'] });
     await picker.close();
   });
 
@@ -70,6 +99,10 @@ describe('flow control behind the flowControl feature gate', () => {
     const { picker } = await pickerWithQueue(50);
     const pending = picker.pipeline.handle(request());
     await picker.close();
-    expect(await pending).toMatchObject({ kind: 'reject', status: 503, dropReason: 'rejected-shutting-down' });
+    expect(await pending).toMatchObject({
+      kind: 'reject',
+      status: 503,
+      dropReason: 'rejected-shutting-down',
+    });
   });
 });

@@ -104,7 +104,9 @@ const registry = createPluginRegistry(builtinPlugins);
 describe("llm-d's example EndpointPickerConfigs load unchanged", () => {
   it('no config: llm-d defaults (queue 2, kv-cache 2, prefix-cache 3)', async () => {
     const loaded = await loadEndpointPickerConfig({ registry });
-    const scorers = loaded.plugins.profiles.get('default')?.scorers.map((scorer) => [scorer.plugin.type, scorer.weight]);
+    const scorers = loaded.plugins.profiles
+      .get('default')
+      ?.scorers.map((scorer) => [scorer.plugin.type, scorer.weight]);
     expect(scorers).toEqual([
       ['queue-scorer', 2],
       ['kv-cache-utilization-scorer', 2],

@@ -118,7 +118,13 @@ export class EndpointPickerPipeline implements RequestPipeline {
     }
 
     const candidates = this.#candidates(incoming.subsetHint);
-    if (candidates.length === 0) {
+    // With flow control, an empty pool is not an answer yet: requests queue until pods become ready
+    // (scale from zero) or `noEndpointRequestTTL` expires. An empty subset hint is final either way.
+    const waitForEndpoints = this.#options.flowControl !== undefined && incoming.subsetHint === undefined;
+    if (
+      candidates.length === 0 &&
+      !(waitForEndpoints && parsed.body !== undefined && parsed.body.kind !== 'other')
+    ) {
       observer?.requestRejected(undefined, 503, 'rejected-no-endpoints');
       const message = incoming.subsetHint
         ? 'no endpoint of the pool matches the subset hint'
@@ -193,6 +199,11 @@ export class EndpointPickerPipeline implements RequestPipeline {
 
     // Flow control may have waited: schedule against the pool as it is now.
     const current = flowControl ? this.#candidates(incoming.subsetHint) : candidates;
+    if (current.length === 0) {
+      flowControl?.notify();
+      observer?.requestRejected(labels, 503, 'rejected-no-endpoints');
+      return reject(requestId, 503, 'no ready endpoints in the pool', 'rejected-no-endpoints');
+    }
     const started = performance.now();
     const outcome = await scheduler.schedule(request, current);
     observer?.schedulingFinished((performance.now() - started) / 1000, outcome.ok ? 'success' : 'failure');
@@ -261,7 +272,8 @@ export class EndpointPickerPipeline implements RequestPipeline {
 
   #reportDisaggregation(request: SchedulingRequest, result: SchedulingResult): void {
     const observer = this.#options.observer;
-    if (!observer?.disaggregationDecision || result.profileResults.size < 2) return;
+    // Only multi-profile (P/D) configurations make a disaggregation decision; decode-only counts too.
+    if (!observer?.disaggregationDecision || this.#options.scheduler.plugins.profiles.size < 2) return;
     const ran = (name: string) => (result.profileResults.get(name)?.targets.length ?? 0) > 0;
     const decision = ran('encode')
       ? ran('prefill')

@@ -1,7 +1,12 @@
 import type { PluginDefinition } from '../plugin/define-plugin.js';
 import { dataLayerPlugins } from './datalayer/data-layer-plugins.js';
 import { flowControlPlugins } from './flow-control-plugins.js';
+import { openAiParserPlugin } from './parser/openai-parser/openai-parser.js';
 import { maxScorePickerPlugin } from './picker/max-score-picker/max-score-picker.js';
+import {
+  disaggHeadersHandlerPlugin,
+  prefillHeaderHandlerPlugin,
+} from './pre-request/disagg-headers-handler/disagg-headers-handler.js';
 import { prefixPlugins } from './prefix-plugins.js';
 import { singleProfileHandlerPlugin } from './profile-handler/single-profile-handler/single-profile-handler.js';
 import { routingPlugins } from './routing-plugins.js';
@@ -22,4 +27,7 @@ export const builtinPlugins: ReadonlyArray<PluginDefinition<any>> = [
   ...routingPlugins,
   ...flowControlPlugins,
   ...dataLayerPlugins,
+  openAiParserPlugin,
+  disaggHeadersHandlerPlugin,
+  prefillHeaderHandlerPlugin,
 ];

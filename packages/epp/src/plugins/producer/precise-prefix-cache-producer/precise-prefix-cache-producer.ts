@@ -74,7 +74,8 @@ function createPrecisePrefixCacheProducer(
   const settings = resolvePreciseSettings(parameters);
   const logger = handle.logger;
   if (settings.usedDeprecatedBlockSize) {
-    logger.warn(
+    // llm-d's own guide config still uses the older name, so this is not worth a warning.
+    logger.debug(
       { blockSize: settings.blockSizeTokens },
       "tokenProcessorConfig.blockSize is the older name of 'blockSizeTokens'; use blockSizeTokens",
     );

@@ -124,7 +124,10 @@ function chooseBackend(parameters: TokenProducerParameters, handle: PluginHandle
 
 function createTokenProducer(parameters: TokenProducerParameters, handle: PluginHandle): TokenProducer {
   const { name, backend, timeoutMilliseconds } = chooseBackend(parameters, handle);
-  const publish = (request: Parameters<TokenProducer['produce']>[0], tokenIds: ReadonlyArray<number> | undefined) => {
+  const publish = (
+    request: Parameters<TokenProducer['produce']>[0],
+    tokenIds: ReadonlyArray<number> | undefined,
+  ) => {
     if (tokenIds === undefined) return;
     const tokenized: TokenizedPrompt = { tokenIds, source: backend.source };
     request.attributes.set(tokenizedPromptAttribute, tokenized);
