@@ -444,17 +444,18 @@ async function main(): Promise<void> {
   );
   console.log('');
   console.log(
-    `Round trip per stream (request headers + ~110 B chat body → header + body replies; response headers + ${responseBody.length} B body + trailers → replies; half-close → OK), ${latencySeconds} s per row after ${warmupSeconds} s warm-up:`,
+    `Round trip per stream (request headers + ~135 B chat body → header + body replies; response headers + ${responseBody.length} B body + trailers → replies; half-close → OK), ${latencySeconds} s per row after ${warmupSeconds} s warm-up:`,
   );
   console.log('');
   console.log(
-    '| pipeline | concurrency | streams/s | p50 ms | p99 ms | errors | EPP CPU (cores) | client CPU (cores) |',
+    '| pipeline | concurrency | streams/s | p50 ms | p99 ms | errors | EPP CPU (cores) | EPP CPU per stream | client CPU (cores) |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const { pipeline, scenario, result, serverCores } of measured) {
     if (scenario.body !== 'small') continue;
+    const rate = result.streams / result.seconds;
     console.log(
-      `| ${pipeline} | ${scenario.concurrency} | ${format(result.streams / result.seconds, 0)} | ${format(result.p50, 3)} | ${format(result.p99, 3)} | ${result.errors} | ${format(serverCores)} | ${format(result.clientCores)} |`,
+      `| ${pipeline} | ${scenario.concurrency} | ${format(rate, 0)} | ${format(result.p50, 3)} | ${format(result.p99, 3)} | ${result.errors} | ${format(serverCores)} | ${format((serverCores * 1000) / Math.max(rate, 1e-9), 3)} ms | ${format(result.clientCores)} |`,
     );
   }
   console.log('');

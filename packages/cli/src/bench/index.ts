@@ -11,6 +11,7 @@ export {
 } from './arrivals.js';
 export type { BenchResult, BenchStepResult } from './bench-result.js';
 export { type BenchProgress, type RunBenchOptions, runBench } from './bench-runner.js';
+export { type CompareSetupsOptions, compareRoutingSetups } from './compare-setups.js';
 export { type HtmlReportOptions, renderHtmlReport } from './html-report.js';
 export type { LatencySummary } from './latency-samples.js';
 export {
@@ -20,6 +21,16 @@ export {
   multiTurnWorkloadSchema,
 } from './multi-turn-workload.js';
 export { formatTarget, type NamedBenchResult } from './named-result.js';
+export {
+  type OracleHitRate,
+  type OracleOptions,
+  type OracleStepHitRate,
+  oracleAssumptions,
+  oracleOptionsSchema,
+  promptUnits,
+  replayOracle,
+} from './oracle-hit-rate.js';
+export { formatOracleSummary } from './oracle-summary.js';
 export {
   createProgressBar,
   formatProgressLine,
@@ -39,7 +50,21 @@ export {
   randomWorkloadSchema,
 } from './random-workload.js';
 export { formatBenchTable, formatComparisonTable } from './report-table.js';
-export { type BenchResultsDocument, createResultsDocument, formatResultsJson } from './results-json.js';
+export {
+  type BenchResultsDocument,
+  createResultsDocument,
+  formatResultsJson,
+  type ResultsDocumentExtras,
+} from './results-json.js';
+export { roundRobinPickerParameters, roundRobinPickerPlugin } from './round-robin-picker.js';
+export {
+  parseRoutingSetupList,
+  type RoutingSetup,
+  type RoutingSetupName,
+  routingSetupNames,
+  routingSetupPath,
+  routingSetups,
+} from './routing-setups.js';
 export { createSeededRandom, type SeededRandom } from './seeded-random.js';
 export {
   createSharedPrefixWorkload,
