@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { EndpointKey } from '@llmd/core';
+import { StaticDiscovery } from '../src/datalayer/static-discovery.js';
+import { createEndpointPicker } from '../src/endpoint-picker.js';
 import { startGateway } from '../src/gateway/index.js';
 import type { RequestOutcome, RequestPipeline } from '../src/pipeline/request-outcome.js';
 import type { LoadResult, LoadScenario } from './gateway-bench-load.js';
@@ -330,8 +332,18 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '1' },
       'time-scale': { type: 'string', default: '100' },
       'no-nginx': { type: 'boolean', default: false },
+      // Route with the real Endpoint Picker (llm-d's default config, 50 ms scraping) instead of round robin.
+      scheduler: { type: 'boolean', default: false },
     },
   });
+  let picker: Awaited<ReturnType<typeof createEndpointPicker>> | undefined;
+  const createPipeline: PipelineFactory | undefined = values.scheduler
+    ? async (endpoints) => {
+        picker = await createEndpointPicker({ discovery: new StaticDiscovery({ endpoints: [...endpoints] }) });
+        await picker.start();
+        return picker.pipeline;
+      }
+    : undefined;
   const report = await runGatewayBench({
     pods: Number(values.pods),
     concurrency: Number(values.concurrency),
@@ -342,7 +354,9 @@ async function main(): Promise<void> {
     warmupSeconds: Number(values.warmup),
     timeScale: Number(values['time-scale']),
     nginx: !values['no-nginx'],
+    ...(createPipeline ? { createPipeline } : {}),
   });
+  await picker?.close();
   process.stdout.write(`${report}\n`);
 }
 

@@ -228,33 +228,33 @@ function checkCombinations(flags: BenchFlags, rawFlags: Record<string, unknown>)
 }
 
 export function workloadInputFrom(flags: BenchFlags): WorkloadInput {
-  const common = { seed: flags.seed, ...(flags.outputLength ? { outputLength: flags.outputLength } : {}) };
+  const common = { seed: flags.seed, ...(flags.outputLength !== undefined ? { outputLength: flags.outputLength } : {}) };
   switch (flags.workload) {
     case 'shared-prefix':
       return {
         type: 'shared-prefix',
         ...common,
-        ...(flags.api ? { api: flags.api } : {}),
-        ...(flags.numGroups ? { numGroups: flags.numGroups } : {}),
-        ...(flags.promptsPerGroup ? { promptsPerGroup: flags.promptsPerGroup } : {}),
-        ...(flags.systemPromptLength ? { systemPromptLength: flags.systemPromptLength } : {}),
-        ...(flags.questionLength ? { questionLength: flags.questionLength } : {}),
+        ...(flags.api !== undefined ? { api: flags.api } : {}),
+        ...(flags.numGroups !== undefined ? { numGroups: flags.numGroups } : {}),
+        ...(flags.promptsPerGroup !== undefined ? { promptsPerGroup: flags.promptsPerGroup } : {}),
+        ...(flags.systemPromptLength !== undefined ? { systemPromptLength: flags.systemPromptLength } : {}),
+        ...(flags.questionLength !== undefined ? { questionLength: flags.questionLength } : {}),
       };
     case 'multi-turn':
       return {
         type: 'multi-turn',
         ...common,
-        ...(flags.users ? { users: flags.users } : {}),
-        ...(flags.turns ? { turns: flags.turns } : {}),
-        ...(flags.turnLength ? { turnLength: flags.turnLength } : {}),
+        ...(flags.users !== undefined ? { users: flags.users } : {}),
+        ...(flags.turns !== undefined ? { turns: flags.turns } : {}),
+        ...(flags.turnLength !== undefined ? { turnLength: flags.turnLength } : {}),
         ...(flags.systemPromptLength !== undefined ? { systemPromptLength: flags.systemPromptLength } : {}),
       };
     case 'random':
       return {
         type: 'random',
         ...common,
-        ...(flags.api ? { api: flags.api } : {}),
-        ...(flags.promptLength ? { promptLength: flags.promptLength } : {}),
+        ...(flags.api !== undefined ? { api: flags.api } : {}),
+        ...(flags.promptLength !== undefined ? { promptLength: flags.promptLength } : {}),
       };
   }
 }

@@ -36,6 +36,18 @@ const errorCodeOfStatus: Readonly<Record<number, string>> = {
   503: 'ServiceUnavailable',
 };
 
+interface ModelSeries {
+  readonly models: { model_name: string; target_model_name: string };
+  readonly requestSize: { observe(value: number): void };
+  readonly responseSize: { observe(value: number): void };
+  readonly duration: { observe(value: number): void };
+  readonly ttft: { observe(value: number): void };
+  readonly running: { inc(): void; dec(): void };
+  readonly inputTokens: { observe(value: number): void };
+  readonly outputTokens: { observe(value: number): void };
+  readonly cachedTokens: { observe(value: number): void };
+}
+
 /** Queue figures the flow controller reports, for the `flow_control_*` gauges. */
 export interface FlowControlQueueStats {
   readonly queueSize: number;
@@ -74,6 +86,8 @@ export class EppMetrics implements PipelineObserver, PluginMetricsSink {
   readonly #pluginDuration: Histogram<string>;
   readonly #pluginErrors: Counter<string>;
   readonly #disaggregation: Counter<string>;
+  readonly #pluginDurationChildren = new WeakMap<LoadedPlugin, Map<ExtensionPoint, { observe(value: number): void }>>();
+  readonly #modelChildren = new Map<string, ModelSeries>();
 
   constructor(options: EppMetricsOptions) {
     const registers = [this.registry];
@@ -271,15 +285,38 @@ export class EppMetrics implements PipelineObserver, PluginMetricsSink {
     this.#schedulerAttempts.inc({ status: outcome });
   }
 
+  /** The labelled children of the per-model series, created once per model pair. */
+  #series(labels: RequestLabels): ModelSeries {
+    const key = `${labels.modelName}\u0000${labels.targetModelName}`;
+    let series = this.#modelChildren.get(key);
+    if (!series) {
+      const models = this.#models(labels);
+      series = {
+        models,
+        requestSize: this.#requestSize.labels(models),
+        responseSize: this.#responseSize.labels(models),
+        duration: this.#requestDuration.labels(models),
+        ttft: this.#ttft.labels(models),
+        running: this.#running.labels(models),
+        inputTokens: this.#inputTokens.labels(models),
+        outputTokens: this.#outputTokens.labels(models),
+        cachedTokens: this.#cachedTokens.labels(models),
+      };
+      // Bounded like the label values themselves: beyond the cap every new pair maps to `other`.
+      if (this.#modelChildren.size < maxLabelValues) this.#modelChildren.set(key, series);
+    }
+    return series;
+  }
+
   requestRouted(labels: RequestLabels, requestBytes: number): void {
-    const models = this.#models(labels);
+    const series = this.#series(labels);
     this.#requestTotal.inc({
-      ...models,
+      ...series.models,
       fairness_id: this.#capped('fairness_id', labels.fairnessId),
       priority: String(labels.priority),
     });
-    this.#requestSize.observe(models, requestBytes);
-    this.#running.inc(models);
+    series.requestSize.observe(requestBytes);
+    series.running.inc();
   }
 
   requestFinished(
