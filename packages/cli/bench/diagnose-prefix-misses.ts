@@ -5,7 +5,7 @@
  * (its prefix was cached somewhere) is a routing or eviction miss; a miss while every earlier
  * request of the group was still prefilling is an in-flight miss, which no router can avoid.
  *
- *   node --conditions=@llmd/source --import tsx bench/diagnose-prefix-misses.ts <setup> <rate> <seconds> <timeScale> [outputLength]
+ *   node --conditions=@llmd/source --import tsx bench/diagnose-prefix-misses.ts <setup> <rate> <seconds> <timeScale> [outputLength] [scaled|unscaled] [numGpuBlocks]
  *
  * The simulator settings are those of docs/routing-benchmark.md (8 pods, 2,400 blocks of 64 tokens).
  */
@@ -17,8 +17,16 @@ import { sendStreamingRequest } from '../src/bench/streaming-client.js';
 import { createWorkload } from '../src/bench/workloads.js';
 import { startLocalStack } from '../src/up/local-stack.js';
 
-const [setupName = 'precise', rateText = '12', secondsText = '40', timeScaleText = '0.25', outputText = '10'] =
-  process.argv.slice(2);
+const [
+  setupName = 'precise',
+  rateText = '12',
+  secondsText = '40',
+  timeScaleText = '0.25',
+  outputText = '10',
+  ttl = 'scaled',
+  blocksText = '2400',
+] = process.argv.slice(2);
+const timeScale = Number(timeScaleText);
 // `precise-prefix-only`: the precise config without its load scorers, to tell load-driven
 // diversions from index misses.
 const prefixOnly = setupName === 'precise-prefix-only';
@@ -36,11 +44,12 @@ const setup = prefixOnly
 const rate = Number(rateText);
 const seconds = Number(secondsText);
 const stack = await startLocalStack({
-  path: routingSetupPath(setup),
+  // `unscaled`: keep the speculative TTL at llm-d's 2 s of real time, however slow the pods run.
+  path: routingSetupPath(setup, { timeScale: ttl === 'unscaled' ? 1 : timeScale }),
   replicas: 8,
   port: 0,
   plugins: setup.plugins,
-  sim: { blockSize: 64, numGpuBlocks: 2400, maxModelLen: 32768, timeScale: Number(timeScaleText) },
+  sim: { blockSize: 64, numGpuBlocks: Number(blocksText), maxModelLen: 32768, timeScale },
 });
 const workload = createWorkload(
   { type: 'shared-prefix', outputLength: Number(outputText), seed: 0 },
@@ -108,4 +117,4 @@ for (const record of done) {
   else if (!record.previousFirstTokenBeforeArrival) classes.inFlight++;
   else classes.routedOrEvicted++;
 }
-console.log(JSON.stringify({ setup: setupName, rate, seconds, requests: done.length, hitRate: cachedSum / promptSum, classes }));
+console.log(JSON.stringify({ setup: setupName, ttl, numGpuBlocks: Number(blocksText), rate, seconds, requests: done.length, hitRate: cachedSum / promptSum, classes }));

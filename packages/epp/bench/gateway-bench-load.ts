@@ -19,6 +19,8 @@ export interface LoadScenario {
 
 export interface LoadResult {
   readonly requests: number;
+  /** Successful requests over the whole run, warm-up and tail included (to divide CPU time by). */
+  readonly completedRequests: number;
   readonly errors: number;
   readonly tokens: number;
   readonly elapsedMilliseconds: number;
@@ -52,6 +54,7 @@ async function run(scenario: LoadScenario): Promise<LoadResult> {
   const stopAt = measureFrom + scenario.durationMilliseconds;
   let next = 0;
   let requests = 0;
+  let completedRequests = 0;
   let errors = 0;
   let tokens = 0;
   let firstError: string | undefined;
@@ -92,6 +95,7 @@ async function run(scenario: LoadScenario): Promise<LoadResult> {
           firstError ??= `status ${response.statusCode}: ${errorText.slice(0, 200)}`;
           continue;
         }
+        completedRequests++;
         if (finished < measureFrom || finished > stopAt) continue;
         requests++;
         if (scenario.kind === 'streaming') latencies.push((firstByteAt ?? finished) - started);
@@ -110,6 +114,7 @@ async function run(scenario: LoadScenario): Promise<LoadResult> {
   latencies.sort((a, b) => a - b);
   return {
     requests,
+    completedRequests,
     errors,
     tokens,
     elapsedMilliseconds: scenario.durationMilliseconds,

@@ -12,6 +12,7 @@
  * that row is skipped.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,53 @@ interface PathResult {
   readonly name: string;
   readonly short: LoadResult;
   readonly stream: LoadResult;
+  /** CPU time the proxy spent per short completion (warm-up included), when it can be measured. */
+  readonly cpuMicrosecondsPerShortRequest: number | undefined;
+}
+
+/** Returns the CPU seconds (user + system) a proxy has used so far; undefined where unmeasurable. */
+type CpuProbe = () => number | undefined;
+
+let clockTicksPerSecond: number | undefined;
+
+/**
+ * User + system CPU seconds of one process or thread, from its `/proc/…/stat` (Linux only). On a
+ * small shared machine throughput swings with the neighbours' load; CPU per request does not.
+ */
+function procCpuSeconds(statPath: string): number | undefined {
+  try {
+    clockTicksPerSecond ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+    const text = readFileSync(statPath, 'utf8');
+    // Fields after the parenthesised command name start at `state` (field 3 in proc(5)):
+    // utime is field 14 and stime field 15.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / clockTicksPerSecond : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The gateway runs on this process's main thread (the load generator has its own thread). */
+const mainThreadCpu: CpuProbe = () => procCpuSeconds(`/proc/self/task/${process.pid}/stat`);
+
+/** nginx's master and its worker processes (children of the master). */
+function processTreeCpu(rootPid: number): CpuProbe {
+  return () => {
+    let total = procCpuSeconds(`/proc/${rootPid}/stat`);
+    if (total === undefined) return undefined;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const text = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const parent = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
+        if (parent === rootPid) total += procCpuSeconds(`/proc/${entry}/stat`) ?? 0;
+      } catch {
+        // The process ended while the list was read.
+      }
+    }
+    return total;
+  };
 }
 
 function percentile(sorted: ReadonlyArray<number>, fraction: number): number {
@@ -236,8 +284,8 @@ function renderTable(results: ReadonlyArray<PathResult>, options: GatewayBenchOp
       `${options.streamConcurrency} concurrent, ${options.streamTokens} tokens each; ${options.pods} simulated pods ` +
       `(time scale ${options.timeScale}) in a child process; ${seconds} s measured after ${options.warmupSeconds} s warm-up.`,
     '',
-    '| path | req/s | × direct | p50 ms | p99 ms | added p50 ms | added p99 ms | stream tokens/s | × direct | errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| path | req/s | × direct | p50 ms | p99 ms | added p50 ms | added p99 ms | proxy CPU µs/req | stream tokens/s | × direct | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const result of results) {
     const isDirect = result === direct;
@@ -245,7 +293,7 @@ function renderTable(results: ReadonlyArray<PathResult>, options: GatewayBenchOp
       `| ${result.name} | ${format(shortRate(result))} | ${format(shortRate(result) / shortRate(direct), 2)} | ` +
         `${format(p50(result), 2)} | ${format(p99(result), 2)} | ` +
         `${isDirect ? '–' : format(p50(result) - p50(direct), 2)} | ${isDirect ? '–' : format(p99(result) - p99(direct), 2)} | ` +
-        `${format(tokenRate(result))} | ${format(tokenRate(result) / tokenRate(direct), 2)} | ` +
+        `${format(result.cpuMicrosecondsPerShortRequest ?? Number.NaN)} | ${format(tokenRate(result))} | ${format(tokenRate(result) / tokenRate(direct), 2)} | ` +
         `${result.short.errors + result.stream.errors} |`,
     );
   }
@@ -273,16 +321,21 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<str
       endpoints: () => endpoints,
       maxConnectionsPerEndpoint: Math.max(options.concurrency, options.streamConcurrency),
     });
-    const paths: Array<{ name: string; baseUrls: string[] }> = [
+    const paths: Array<{ name: string; baseUrls: string[]; cpu?: CpuProbe }> = [
       { name: 'direct', baseUrls: endpoints.map((endpoint) => `http://${endpoint}`) },
-      { name: 'llmd gateway', baseUrls: [gateway.url] },
+      { name: 'llmd gateway', baseUrls: [gateway.url], cpu: mainThreadCpu },
     ];
     if (options.nginx) {
       const binary = findNginx();
       if (binary) {
         const started = await startNginx(binary, endpoints, workFolder);
         nginx = started.process;
-        paths.push({ name: 'nginx', baseUrls: [started.url] });
+        const nginxPid = started.process.pid;
+        paths.push({
+          name: 'nginx',
+          baseUrls: [started.url],
+          ...(nginxPid === undefined ? {} : { cpu: processTreeCpu(nginxPid) }),
+        });
       } else log('nginx not found (apt-get install -y nginx): skipping its row');
     }
 
@@ -295,12 +348,18 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<str
         model: 'bench-model',
       };
       log(`${path.name}: short completions…`);
+      const cpuBefore = path.cpu?.();
       const short = await runLoad({
         ...common,
         kind: 'completions',
         concurrency: options.concurrency,
         maxTokens: options.shortTokens,
       });
+      const cpuAfter = path.cpu?.();
+      const cpuMicrosecondsPerShortRequest =
+        cpuBefore === undefined || cpuAfter === undefined || short.completedRequests === 0
+          ? undefined
+          : ((cpuAfter - cpuBefore) * 1e6) / short.completedRequests;
       log(`${path.name}: streams…`);
       const stream = await runLoad({
         ...common,
@@ -308,7 +367,7 @@ export async function runGatewayBench(options: GatewayBenchOptions): Promise<str
         concurrency: options.streamConcurrency,
         maxTokens: options.streamTokens,
       });
-      results.push({ name: path.name, short, stream });
+      results.push({ name: path.name, short, stream, cpuMicrosecondsPerShortRequest });
     }
     return renderTable(results, options);
   } finally {

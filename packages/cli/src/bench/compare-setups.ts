@@ -44,7 +44,8 @@ export async function compareRoutingSetups(options: CompareSetupsOptions): Promi
     if (options.signal?.aborted) break;
     options.onSetupStarting?.(setup, index);
     const stack = await startLocalStack({
-      path: routingSetupPath(setup),
+      // Time constants of the EPP that race the pods (the speculative TTL) follow the pods' clock.
+      path: routingSetupPath(setup, { timeScale: Number(options.sim.timeScale ?? 1) }),
       replicas: options.replicas,
       modelName: options.modelName,
       sim: options.sim,

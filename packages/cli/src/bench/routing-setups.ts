@@ -6,6 +6,12 @@ import { roundRobinPickerPlugin } from './round-robin-picker.js';
 export const routingSetupNames = ['random', 'round-robin', 'load', 'approximate', 'precise'] as const;
 export type RoutingSetupName = (typeof routingSetupNames)[number];
 
+/** What a setup's EndpointPickerConfig may depend on: the stack's context and the pods' time scale. */
+export interface RoutingSetupContext extends PathContext {
+  /** The simulated pods run this many times faster than real time (below 1: slower). */
+  readonly timeScale: number;
+}
+
 /**
  * A way of routing that `llmd bench --compare` can run on a fresh local cluster: the well-lit path
  * whose simulator settings the pods get (KV events on or off, block size), and the
@@ -17,7 +23,7 @@ export interface RoutingSetup {
   /** The path the pods are set up for; `approximate` and `precise` also run its EndpointPickerConfig. */
   readonly path: WellLitPath;
   /** The EndpointPickerConfig YAML, built from the running stack's context. */
-  configText(context: PathContext): string;
+  configText(context: RoutingSetupContext): string;
   /** Plugins beyond llm-d's built-in ones that the config names. */
   // biome-ignore lint/suspicious/noExplicitAny: plugin definitions of any parameter schema.
   readonly plugins: ReadonlyArray<PluginDefinition<any>>;
@@ -52,6 +58,25 @@ schedulingProfiles:
   - { pluginRef: queue-scorer, weight: 2 }
   - { pluginRef: kv-cache-utilization-scorer, weight: 2 }
 `;
+
+/** llm-d's default `speculativeTTL`: how long a routing guess stands in for KV events not yet seen. */
+const speculativeTtlMilliseconds = 2000;
+
+/**
+ * The precise path's config with its speculative TTL counted in the pods' time. The TTL must
+ * outlast a prefill (the KV events of a prompt arrive when its prefill ends); pods slowed down
+ * 4× take 4× longer in real time, so an unscaled 2 s would expire before a 0.73 s (model time)
+ * prefill's events arrive and send the group's next requests elsewhere. At time scale 1 the
+ * path's config is returned unchanged.
+ */
+export function withModelTimeSpeculativeTtl(config: string, timeScale: number): string {
+  if (timeScale === 1) return config;
+  const anchor = /^( *)speculativeIndexing: true\n/m;
+  const match = anchor.exec(config);
+  if (!match) throw new LlmdError('internal', 'the precise config has no speculativeIndexing line to scale the TTL of');
+  const ttl = `${match[1]}speculativeTTL: ${Math.round(speculativeTtlMilliseconds / timeScale)}ms\n`;
+  return config.replace(anchor, `${match[0]}${ttl}`);
+}
 
 /**
  * The setups in the order llm-d's "KV-cache wins" table lists them, cache-blind first. Built on
@@ -94,7 +119,7 @@ export function routingSetups(): ReadonlyArray<RoutingSetup> {
       name: 'precise',
       description: "precise prefix-cache routing: prefix scoring from the pods' own KV events",
       path: precise,
-      configText: (context) => precise.eppConfig(context),
+      configText: (context) => withModelTimeSpeculativeTtl(precise.eppConfig(context), context.timeScale),
       plugins: [],
     },
   ];
@@ -134,12 +159,14 @@ export function parseRoutingSetupList(list: string): RoutingSetup[] {
 
 /**
  * The setup as a well-lit path for `startLocalStack`: the path's simulator settings with the
- * setup's EndpointPickerConfig, which the stack builds once it knows its ports.
+ * setup's EndpointPickerConfig, which the stack builds once it knows its ports. `timeScale` is the
+ * pods' (the simulator setting); defaults to 1.
  */
-export function routingSetupPath(setup: RoutingSetup): WellLitPath {
+export function routingSetupPath(setup: RoutingSetup, options: { timeScale?: number | undefined } = {}): WellLitPath {
+  const timeScale = options.timeScale ?? 1;
   return {
     ...setup.path,
     summary: `${setup.name}: ${setup.description}`,
-    eppConfig: (context) => setup.configText(context),
+    eppConfig: (context) => setup.configText({ ...context, timeScale }),
   };
 }

@@ -1,6 +1,5 @@
-import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { Logger } from '@llmd/core';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { LlmdError, type Logger } from '@llmd/core';
 import type { Dispatcher } from 'undici';
 import type { ResponseExchange } from '../pipeline/request-outcome.js';
 import { inferenceErrorMessage, sendOpenAiError } from './openai-error-response.js';
@@ -19,26 +18,18 @@ export interface ForwardInput {
   readonly targets: ReadonlyArray<string>;
   readonly exchange: ResponseExchange;
   readonly response: ServerResponse;
-  /** Aborted when the client goes away: cancels the upstream request too. */
-  readonly signal: AbortSignal;
   readonly headersTimeoutMilliseconds: number;
   readonly bodyIdleTimeoutMilliseconds: number;
   readonly clientStallMilliseconds: number;
   readonly logger: Logger;
 }
 
-type FirstChunk =
-  | { readonly kind: 'data'; readonly chunk: Buffer }
-  | { readonly kind: 'end' }
-  | { readonly kind: 'error'; readonly error: unknown };
-
-/** A response that has started well: its first chunk, or its end when the body is empty. */
-type StartedBody = Exclude<FirstChunk, { readonly kind: 'error' }>;
-
-type Attempt =
-  | { readonly kind: 'ready'; readonly upstream: Dispatcher.ResponseData; readonly first: StartedBody }
-  | { readonly kind: 'failed'; readonly reason: string; readonly timedOut: boolean }
-  | { readonly kind: 'client-gone' };
+/**
+ * Where one attempt stands. `started`: final status and headers arrived, nothing went to the
+ * client yet (the attempt can still be replaced by a fallback). `streaming`: the status line went
+ * out, no retry any more. `finished`: ended, failed, or abandoned; late callbacks are ignored.
+ */
+type AttemptPhase = 'connecting' | 'started' | 'streaming' | 'finished';
 
 const timeoutErrorCodes: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -62,31 +53,322 @@ function isTimeout(error: unknown): boolean {
 }
 
 /**
- * Wait for the first body chunk (or the end) of a response. Until it arrives nothing has been sent
- * to the client, so a target that dies between its headers and its first token can still be
- * replaced by the next fallback.
+ * Statuses and methods whose responses carry no body (RFC 9110 §6.4.1): an explicit length there
+ * would describe some other representation, so Node frames those as it always did.
  */
-function readFirstChunk(body: Readable): Promise<FirstChunk> {
-  return new Promise((resolve) => {
-    const settle = (result: FirstChunk) => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      body.pause();
-      settle({ kind: 'data', chunk });
-    };
-    const onEnd = () => settle({ kind: 'end' });
-    const onError = (error: unknown) => settle({ kind: 'error', error });
-    const onClose = () => settle({ kind: 'error', error: new Error('response body closed before it ended') });
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-    body.on('close', onClose);
-  });
+function canDeclareLength(method: string, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304;
+}
+
+/**
+ * One try against one target, as an undici dispatch handler. Handlers avoid undici's `request()`
+ * API on purpose: that one builds a Readable stream (plus promise and abort-signal wiring) for
+ * every response, which was most of the proxy's per-request cost. The attempt only relays its
+ * callbacks to the owning {@link UpstreamForward} while it is the live one.
+ */
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  phase: AttemptPhase = 'connecting';
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  statusCode = 0;
+  headers: IncomingHttpHeaders | undefined = undefined;
+  /** The first body chunk, kept until the parser has finished the read it came in (see `onResponseData`). */
+  held: Buffer | undefined = undefined;
+
+  constructor(
+    readonly forward: UpstreamForward,
+    readonly target: string,
+    readonly isLastTarget: boolean,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Abandoned while it waited in undici's queue for a connection (the client left).
+    if (this.phase === 'finished') controller.abort(abandonedError());
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    // 1xx informational responses precede the real one.
+    if (this.phase !== 'connecting' || statusCode < 200) return;
+    this.forward.responseStarted(this, statusCode, headers);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.phase !== 'finished') this.forward.responseData(this, chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.phase !== 'finished') this.forward.responseEnded(this);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.phase !== 'finished') this.forward.responseFailed(this, error);
+  }
+
+  /** Stop this attempt; undici errors it (and its socket) out, callbacks after this are ignored. */
+  abandon(): void {
+    if (this.phase === 'finished') return;
+    this.phase = 'finished';
+    this.held = undefined;
+    // Without a controller the request still waits for a connection: `onRequestStart` aborts it.
+    this.controller?.abort(abandonedError());
+  }
+}
+
+function abandonedError(): LlmdError {
+  return new LlmdError('internal', 'upstream request abandoned by the gateway');
+}
+
+/**
+ * Send a routed request to its targets in order. A target is abandoned for the next one on a
+ * connection error, a timeout, a 5xx, or a body that fails before its first byte — all before
+ * anything reached the client. Once the response is committed there is no retry. The last target's
+ * 5xx is passed on as it is (it is the model server's answer); when every target failed otherwise,
+ * the client gets 502 (504 if the last failure was a timeout).
+ *
+ * The body is relayed through the exchange with backpressure: when the client's socket buffer is
+ * full the upstream is paused (undici stops reading its socket, so TCP flow control slows the
+ * model server) and resumed on `drain`. A client that drains nothing for `clientStallMilliseconds`
+ * is disconnected. The owner reports a client that went away with {@link clientDisconnected}.
+ */
+export class UpstreamForward {
+  readonly #input: ForwardInput;
+  #targetIndex = -1;
+  #attempt: UpstreamAttempt | undefined = undefined;
+  #lastFailure: { reason: string; timedOut: boolean } | undefined = undefined;
+  #resolve: ((outcome: ForwardOutcome) => void) | undefined = undefined;
+  #settled = false;
+  #stallTimer: NodeJS.Timeout | undefined = undefined;
+  #onDrain: (() => void) | undefined = undefined;
+
+  constructor(input: ForwardInput) {
+    this.#input = input;
+  }
+
+  /** Start forwarding; resolves once, when the response ended, failed, or the client left. */
+  run(): Promise<ForwardOutcome> {
+    const outcome = new Promise<ForwardOutcome>((resolve) => {
+      this.#resolve = resolve;
+    });
+    this.#tryNextTarget();
+    return outcome;
+  }
+
+  /** The client went away: stop the upstream request, whatever phase it is in. */
+  clientDisconnected(): void {
+    if (this.#settled) return;
+    this.#settle('client-disconnected');
+    this.#attempt?.abandon();
+  }
+
+  responseStarted(attempt: UpstreamAttempt, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode >= 500 && !attempt.isLastTarget) {
+      attempt.abandon();
+      this.#attemptFailed(attempt, `status ${statusCode}`, false);
+      return;
+    }
+    attempt.phase = 'started';
+    attempt.statusCode = statusCode;
+    attempt.headers = headers;
+  }
+
+  responseData(attempt: UpstreamAttempt, chunk: Buffer): void {
+    if (attempt.phase === 'streaming') {
+      this.#deliver(attempt, chunk);
+      return;
+    }
+    if (attempt.held === undefined) {
+      // Until the parser is done with this read, the end may still follow: a non-streaming answer
+      // then goes out as one write with an exact content-length. Later chunks stream as they come.
+      attempt.held = chunk;
+      queueMicrotask(() => this.#releaseHeld(attempt));
+      return;
+    }
+    const first = attempt.held;
+    attempt.held = undefined;
+    if (!this.#commit(attempt, undefined)) return;
+    this.#deliver(attempt, first);
+    this.#deliver(attempt, chunk);
+  }
+
+  responseEnded(attempt: UpstreamAttempt): void {
+    const { response, exchange, logger, method } = this.#input;
+    if (attempt.phase === 'started') {
+      // The whole answer arrived before anything was sent: one write of headers and body.
+      const held = attempt.held;
+      attempt.held = undefined;
+      attempt.phase = 'finished';
+      const out = held === undefined ? emptyChunk : safeResponseChunk(exchange, held, false, logger);
+      const tail = safeResponseChunk(exchange, emptyChunk, true, logger);
+      const body =
+        tail.byteLength === 0 ? out : out.byteLength === 0 ? tail : Buffer.concat([out, tail]);
+      const length = canDeclareLength(method, attempt.statusCode) ? body.byteLength : undefined;
+      if (!this.#commit(attempt, length)) return;
+      if (!response.destroyed) {
+        if (body.byteLength > 0) response.end(body);
+        else response.end();
+      }
+      this.#settle('completed');
+      return;
+    }
+    attempt.phase = 'finished';
+    const tail = safeResponseChunk(exchange, emptyChunk, true, logger);
+    if (!response.destroyed && !response.writableEnded) {
+      if (tail.byteLength > 0) response.end(tail);
+      else response.end();
+    }
+    this.#settle('completed');
+  }
+
+  responseFailed(attempt: UpstreamAttempt, error: Error): void {
+    const wasStreaming = attempt.phase === 'streaming';
+    attempt.phase = 'finished';
+    attempt.held = undefined;
+    if (this.#settled) return;
+    if (!wasStreaming) {
+      this.#attemptFailed(attempt, describeError(error), isTimeout(error));
+      return;
+    }
+    this.#input.logger.warn(
+      { error: describeError(error) },
+      'upstream failed while streaming; cutting the response off',
+    );
+    // The status line is gone: the only honest signal left is a truncated (chunked) body.
+    this.#input.response.destroy();
+    this.#settle('upstream-error');
+  }
+
+  #tryNextTarget(): void {
+    if (this.#settled) return;
+    const input = this.#input;
+    const { targets } = input;
+    const index = ++this.#targetIndex;
+    if (index >= targets.length) {
+      this.#attempt = undefined;
+      const failure = this.#lastFailure;
+      const status = failure?.timedOut ? 504 : 502;
+      sendOpenAiError(
+        input.response,
+        status,
+        inferenceErrorMessage(
+          status,
+          `no endpoint could serve the request (${targets.length} tried; last: ${failure?.reason ?? 'none'})`,
+        ),
+      );
+      this.#settle('upstream-error');
+      return;
+    }
+    const target = targets[index] as string;
+    const attempt = new UpstreamAttempt(this, target, index === targets.length - 1);
+    this.#attempt = attempt;
+    input.dispatcher.dispatch(
+      {
+        origin: `http://${target}`,
+        path: input.path,
+        method: input.method as Dispatcher.HttpMethod,
+        headers: input.headers,
+        body: input.body ?? null,
+        headersTimeout: input.headersTimeoutMilliseconds,
+        bodyTimeout: input.bodyIdleTimeoutMilliseconds,
+      },
+      attempt,
+    );
+  }
+
+  #attemptFailed(attempt: UpstreamAttempt, reason: string, timedOut: boolean): void {
+    this.#lastFailure = { reason, timedOut };
+    this.#input.logger.warn(
+      {
+        endpoint: attempt.target,
+        reason,
+        fallbacksLeft: this.#input.targets.length - this.#targetIndex - 1,
+      },
+      'endpoint failed before the response started',
+    );
+    this.#tryNextTarget();
+  }
+
+  /** The parser finished the read that brought the first chunk and no end came with it: stream. */
+  #releaseHeld(attempt: UpstreamAttempt): void {
+    const held = attempt.held;
+    if (held === undefined || attempt.phase !== 'started' || this.#settled) return;
+    attempt.held = undefined;
+    if (this.#commit(attempt, undefined)) this.#deliver(attempt, held);
+  }
+
+  /**
+   * Send the status line and headers: from here on there is no retry. `contentLength` is given when
+   * the whole body is known. Returns false when the client is already gone.
+   */
+  #commit(attempt: UpstreamAttempt, contentLength: number | undefined): boolean {
+    const { response, exchange, logger } = this.#input;
+    if (attempt.phase === 'started') attempt.phase = 'streaming';
+    const upstreamHeaders = attempt.headers ?? {};
+    let added: Record<string, string> | undefined;
+    try {
+      added = exchange.responseHeaders({
+        status: attempt.statusCode,
+        headers: flattenResponseHeaders(upstreamHeaders),
+        servedEndpoint: attempt.target,
+      });
+    } catch (error) {
+      logger.error(
+        { error: describeError(error) },
+        'response-header plugins failed; sending the upstream headers',
+      );
+    }
+    if (response.destroyed) {
+      this.#settle('client-disconnected');
+      attempt.abandon();
+      return false;
+    }
+    const headers = clientResponseHeaders(upstreamHeaders, added ?? {});
+    if (contentLength !== undefined) headers['content-length'] = contentLength;
+    response.writeHead(attempt.statusCode, headers);
+    return true;
+  }
+
+  /** Pass one chunk on; pauses the upstream when the client's buffer is full. */
+  #deliver(attempt: UpstreamAttempt, chunk: Uint8Array): void {
+    const { response, exchange, logger } = this.#input;
+    const out = safeResponseChunk(exchange, chunk, false, logger);
+    if (out.byteLength === 0 || response.destroyed) return;
+    if (response.write(out)) return;
+    attempt.controller?.pause();
+    if (this.#stallTimer !== undefined) return; // already waiting for this drain
+    this.#onDrain ??= () => this.#drained();
+    response.once('drain', this.#onDrain);
+    this.#stallTimer = setTimeout(() => {
+      logger.warn(
+        { stallMilliseconds: this.#input.clientStallMilliseconds },
+        'client stopped reading; disconnecting it',
+      );
+      // Its 'close' reaches the owner, which reports the disconnect back here.
+      response.destroy();
+    }, this.#input.clientStallMilliseconds);
+    this.#stallTimer.unref?.();
+  }
+
+  #drained(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    const attempt = this.#attempt;
+    if (!this.#settled && attempt?.phase === 'streaming') attempt.controller?.resume();
+  }
+
+  #settle(outcome: ForwardOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (this.#stallTimer !== undefined) {
+      clearTimeout(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
+    if (this.#onDrain) this.#input.response.off('drain', this.#onDrain);
+    this.#resolve?.(outcome);
+  }
 }
 
 /** Calls into the pipeline's exchange are someone else's code: a throw must not take the request down. */
@@ -105,210 +387,4 @@ function safeResponseChunk(
     );
     return chunk;
   }
-}
-
-/**
- * Stream an upstream body to the client through the exchange, honouring backpressure: when the
- * client's socket buffer is full the upstream body is paused (undici then stops reading the socket,
- * so TCP flow control slows the model server) and resumed on `drain`. A client that drains nothing
- * for `clientStallMilliseconds` is disconnected.
- */
-function relayBody(input: ForwardInput, body: Readable, first: StartedBody): Promise<ForwardOutcome> {
-  const { response, exchange, logger, signal } = input;
-  return new Promise((resolve) => {
-    let settled = false;
-    let stallTimer: NodeJS.Timeout | undefined;
-    const settle = (outcome: ForwardOutcome) => {
-      if (settled) return;
-      settled = true;
-      if (stallTimer) clearTimeout(stallTimer);
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-      response.off('drain', onDrain);
-      signal.removeEventListener('abort', onAbort);
-      resolve(outcome);
-    };
-    const onDrain = () => {
-      if (stallTimer) clearTimeout(stallTimer);
-      stallTimer = undefined;
-      if (!settled) body.resume();
-    };
-    /** Returns false when the caller must stop feeding until `drain`. */
-    const deliver = (chunk: Uint8Array): boolean => {
-      const out = safeResponseChunk(exchange, chunk, false, logger);
-      if (out.byteLength === 0 || response.destroyed) return true;
-      if (response.write(out)) return true;
-      body.pause();
-      if (stallTimer) return false; // already waiting for this drain
-      response.once('drain', onDrain);
-      stallTimer = setTimeout(() => {
-        logger.warn(
-          { stallMilliseconds: input.clientStallMilliseconds },
-          'client stopped reading; disconnecting it',
-        );
-        response.destroy();
-      }, input.clientStallMilliseconds);
-      stallTimer.unref?.();
-      return false;
-    };
-    const finish = () => {
-      const tail = safeResponseChunk(exchange, emptyChunk, true, logger);
-      if (!response.destroyed && !response.writableEnded) {
-        if (tail.byteLength > 0) response.end(tail);
-        else response.end();
-      }
-      settle('completed');
-    };
-    const onData = (chunk: Buffer) => {
-      deliver(chunk);
-    };
-    const onEnd = () => finish();
-    const onError = (error: unknown) => {
-      if (signal.aborted) {
-        settle('client-disconnected');
-        return;
-      }
-      logger.warn(
-        { error: describeError(error) },
-        'upstream failed while streaming; cutting the response off',
-      );
-      // The status line is gone: the only honest signal left is a truncated (chunked) body.
-      response.destroy();
-      settle('upstream-error');
-    };
-    const onClose = () => {
-      if (!body.readableEnded) onError(new Error('upstream response closed before it ended'));
-    };
-    const onAbort = () => {
-      body.destroy();
-      settle('client-disconnected');
-    };
-
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    if (first.kind === 'data' && body.readableEnded) {
-      // The whole body came with its first chunk (typical of non-streaming answers): one write of
-      // headers and body, which also lets Node send an exact content-length instead of chunks.
-      const out = safeResponseChunk(exchange, first.chunk, false, logger);
-      const tail = safeResponseChunk(exchange, emptyChunk, true, logger);
-      if (!response.destroyed) response.end(tail.byteLength === 0 ? out : Buffer.concat([out, tail]));
-      settle('completed');
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    body.on('error', onError);
-    body.on('close', onClose);
-    if (first.kind === 'end') {
-      finish();
-      return;
-    }
-    body.on('end', onEnd);
-    body.on('data', onData);
-    const keepGoing = deliver(first.chunk);
-    // A body that arrived whole emits 'end' on the next tick even while paused, i.e. possibly
-    // before these listeners existed: read the state instead of waiting for an event.
-    if (body.readableEnded) {
-      finish();
-      return;
-    }
-    if (body.destroyed) {
-      onError(body.errored ?? new Error('upstream response closed before it ended'));
-      return;
-    }
-    // `data` listeners resume a paused stream only when it was never paused explicitly.
-    if (keepGoing) body.resume();
-  });
-}
-
-async function attempt(input: ForwardInput, target: string, isLastTarget: boolean): Promise<Attempt> {
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await input.dispatcher.request({
-      origin: `http://${target}`,
-      path: input.path,
-      method: input.method as Dispatcher.HttpMethod,
-      headers: input.headers,
-      body: input.body ?? null,
-      signal: input.signal,
-      headersTimeout: input.headersTimeoutMilliseconds,
-      bodyTimeout: input.bodyIdleTimeoutMilliseconds,
-    });
-  } catch (error) {
-    if (input.signal.aborted) return { kind: 'client-gone' };
-    return { kind: 'failed', reason: describeError(error), timedOut: isTimeout(error) };
-  }
-  // Errors are consumed through readFirstChunk/relayBody; this listener only keeps a late error
-  // between the two from being an unhandled 'error' event.
-  upstream.body.on('error', () => {});
-  if (upstream.statusCode >= 500 && !isLastTarget) {
-    upstream.body.destroy();
-    return { kind: 'failed', reason: `status ${upstream.statusCode}`, timedOut: false };
-  }
-  const first = await readFirstChunk(upstream.body);
-  if (first.kind === 'error') {
-    if (input.signal.aborted) return { kind: 'client-gone' };
-    upstream.body.destroy();
-    return { kind: 'failed', reason: describeError(first.error), timedOut: isTimeout(first.error) };
-  }
-  return { kind: 'ready', upstream, first };
-}
-
-/**
- * Send a routed request to its targets in order. A target is abandoned for the next one on a
- * connection error, a timeout, a 5xx, or a body that fails before its first byte — all before
- * anything reached the client. Once the response is committed there is no retry. The last target's
- * 5xx is passed on as it is (it is the model server's answer); when every target failed otherwise,
- * the client gets 502 (504 if the last failure was a timeout).
- */
-export async function forwardToUpstream(input: ForwardInput): Promise<ForwardOutcome> {
-  const { targets, logger, response, exchange } = input;
-  let lastFailure: { reason: string; timedOut: boolean } | undefined;
-  for (let index = 0; index < targets.length; index++) {
-    const target = targets[index] as string;
-    if (input.signal.aborted) return 'client-disconnected';
-    const result = await attempt(input, target, index === targets.length - 1);
-    if (result.kind === 'client-gone') return 'client-disconnected';
-    if (result.kind === 'failed') {
-      lastFailure = result;
-      logger.warn(
-        { endpoint: target, reason: result.reason, fallbacksLeft: targets.length - index - 1 },
-        'endpoint failed before the response started',
-      );
-      continue;
-    }
-    const { upstream, first } = result;
-    let added: Record<string, string> = {};
-    try {
-      added = exchange.responseHeaders({
-        status: upstream.statusCode,
-        headers: flattenResponseHeaders(upstream.headers),
-        servedEndpoint: target,
-      });
-    } catch (error) {
-      logger.error(
-        { error: describeError(error) },
-        'response-header plugins failed; sending the upstream headers',
-      );
-    }
-    if (response.destroyed) {
-      upstream.body.destroy();
-      return 'client-disconnected';
-    }
-    response.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, added));
-    return relayBody(input, upstream.body, first);
-  }
-  const status = lastFailure?.timedOut ? 504 : 502;
-  sendOpenAiError(
-    response,
-    status,
-    inferenceErrorMessage(
-      status,
-      `no endpoint could serve the request (${targets.length} tried; last: ${lastFailure?.reason ?? 'none'})`,
-    ),
-  );
-  return 'upstream-error';
 }

@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import type { RouteOutcome } from '../pipeline/request-outcome.js';
 import type { RequestTerminationCause } from '../plugin/plugin-interfaces.js';
 import { aggregateModels } from './aggregate-models.js';
-import { forwardToUpstream } from './forward-to-upstream.js';
+import { UpstreamForward } from './forward-to-upstream.js';
 import { type GatewayOptions, type GatewaySettings, gatewaySettingsSchema } from './gateway-options.js';
 import { inferenceErrorMessage, openAiErrorBody, sendOpenAiError } from './openai-error-response.js';
 import { clientRequestHeaders, upstreamRequestHeaders } from './proxy-headers.js';
@@ -25,8 +25,29 @@ export interface Gateway {
 /** How long a connection that sent an over-limit body may keep sending before it is dropped. */
 const oversizedBodyLingerMilliseconds = 2_000;
 
-interface InFlightRequest {
-  readonly abort: () => void;
+/**
+ * One client request the gateway is working on. A class rather than closures: it is created for
+ * every request, and its state (the pipeline's abort signal, the upstream forward to stop) is what
+ * a client disconnect or a shutdown has to reach.
+ */
+class InFlightRequest {
+  readonly controller = new AbortController();
+  /** Set while the request is being forwarded upstream. */
+  forward: UpstreamForward | undefined = undefined;
+
+  constructor(readonly response: ServerResponse) {}
+
+  /** The client left before its response finished: cancel the pipeline's work and the upstream request. */
+  clientGone(): void {
+    this.controller.abort();
+    this.forward?.clientDisconnected();
+  }
+
+  /** Shutdown deadline passed. */
+  abort(): void {
+    this.clientGone();
+    this.response.destroy();
+  }
 }
 
 function describeError(error: unknown): string {
@@ -94,14 +115,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing = false;
   let onIdle: (() => void) | undefined;
 
-  const handleRoute = async (
+  const handleRoute = (
     request: IncomingMessage,
-    response: ServerResponse,
+    state: InFlightRequest,
     outcome: RouteOutcome,
     clientHeaders: Readonly<Record<string, string>>,
-    signal: AbortSignal,
-  ): Promise<RequestTerminationCause> => {
-    if (signal.aborted) return 'client-disconnected';
+  ): Promise<RequestTerminationCause> | RequestTerminationCause => {
+    const { response } = state;
+    if (state.controller.signal.aborted) return 'client-disconnected';
     if (outcome.targets.length === 0) {
       sendOpenAiError(
         response,
@@ -111,7 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       );
       return 'rejected';
     }
-    return forwardToUpstream({
+    const forward = new UpstreamForward({
       dispatcher: agent,
       method: request.method ?? 'GET',
       path: request.url ?? '/',
@@ -126,12 +147,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       targets: outcome.targets,
       exchange: outcome.exchange,
       response,
-      signal,
       headersTimeoutMilliseconds: settings.upstreamTimeouts.headersMs,
       bodyIdleTimeoutMilliseconds: settings.upstreamTimeouts.bodyIdleMs,
       clientStallMilliseconds: settings.clientStallMs,
       logger,
     });
+    state.forward = forward;
+    return forward.run();
   };
 
   const handleModels = async (response: ServerResponse) => {
@@ -159,15 +181,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     response.end(body);
   };
 
-  const handleRequest = async (request: IncomingMessage, response: ServerResponse, signal: AbortSignal) => {
+  const handleRequest = async (request: IncomingMessage, state: InFlightRequest) => {
+    const { response } = state;
     const url = request.url ?? '/';
     if (!url.startsWith('/')) {
       // Absolute-form targets are forward-proxy requests; this is a reverse proxy.
       sendOpenAiError(response, 400, inferenceErrorMessage(400, 'the request target must be a path'));
       return;
     }
-    const path = url.split('?', 1)[0] as string;
     if (request.method === 'GET') {
+      const path = url.split('?', 1)[0] as string;
       if (path === '/health') {
         if (isReady()) sendJson(response, 200, { status: 'ok' });
         else sendJson(response, 503, { status: 'not ready' });
@@ -203,7 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       path: url,
       headers: clientHeaders,
       body: bodyResult.body,
-      signal,
+      signal: state.controller.signal,
     });
     if (outcome.kind === 'reject') {
       sendOpenAiError(
@@ -216,8 +239,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     let cause: RequestTerminationCause = 'upstream-error';
     try {
-      cause = await handleRoute(request, response, outcome, clientHeaders, signal);
+      cause = await handleRoute(request, state, outcome, clientHeaders);
     } finally {
+      state.forward = undefined;
       try {
         outcome.exchange.complete(cause);
       } catch (error) {
@@ -226,21 +250,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   };
 
+  /** Runs one request to its end; never rejects. */
+  const serve = async (request: IncomingMessage, state: InFlightRequest) => {
+    try {
+      await handleRequest(request, state);
+    } catch (error) {
+      logger.error({ error: describeError(error), path: request.url }, 'gateway request failed');
+      sendOpenAiError(state.response, 500, inferenceErrorMessage(500, 'internal gateway error'));
+    } finally {
+      inFlight.delete(state);
+      if (inFlight.size === 0) onIdle?.();
+    }
+  };
+
+  // Created once per server, not per request: they only log.
+  const onClientResponseError = (error: Error) =>
+    logger.debug({ error: error.message }, 'client connection error');
+  const onClientRequestError = (error: Error) =>
+    logger.debug({ error: error.message }, 'client request error');
+
   const server = createServer((request, response) => {
-    const controller = new AbortController();
-    const entry: InFlightRequest = {
-      abort: () => {
-        controller.abort();
-        response.destroy();
-      },
-    };
+    const state = new InFlightRequest(response);
     // `request.on('close')` fires as soon as the body is read (Node >= 16), so only the response
     // closing before it finished means the client left.
     response.on('close', () => {
-      if (!response.writableFinished) controller.abort();
+      if (!response.writableFinished) state.clientGone();
     });
-    response.on('error', (error) => logger.debug({ error: error.message }, 'client connection error'));
-    request.on('error', (error) => logger.debug({ error: error.message }, 'client request error'));
+    response.on('error', onClientResponseError);
+    request.on('error', onClientRequestError);
 
     if (closing) {
       sendOpenAiError(response, 503, inferenceErrorMessage(503, 'the gateway is shutting down'), {
@@ -259,16 +296,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       );
       return;
     }
-    inFlight.add(entry);
-    handleRequest(request, response, controller.signal)
-      .catch((error: unknown) => {
-        logger.error({ error: describeError(error), path: request.url }, 'gateway request failed');
-        sendOpenAiError(response, 500, inferenceErrorMessage(500, 'internal gateway error'));
-      })
-      .finally(() => {
-        inFlight.delete(entry);
-        if (inFlight.size === 0) onIdle?.();
-      });
+    inFlight.add(state);
+    void serve(request, state);
   });
   server.requestTimeout = settings.clientRequestTimeoutMs;
   // A client socket silent in both directions for longer than any legitimate wait (upstream headers

@@ -442,6 +442,36 @@ describe('ext_proc server', () => {
     expect((await stream.status).code).toBe(grpc.status.OK);
   });
 
+  it('bounds the request bytes all streams buffer together: 429 over the budget, accepted again once released', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fixed = new FixedRoutePipeline(endpoints);
+    let first = true;
+    const pipeline: RequestPipeline = {
+      handle: async (request) => {
+        if (first) {
+          first = false;
+          await held;
+        }
+        return fixed.handle(request);
+      },
+    };
+    const { client } = await start(pipeline, { maxBufferedBodyBytes: 8_000 });
+    const blocked = client.openStream().sendRequest({ body: 'a'.repeat(6_000) });
+    await vi.waitFor(() => expect(fixed.requests).toHaveLength(0));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = await client.openStream().sendRequest({ body: 'b'.repeat(6_000) });
+    expect(refused).toMatchObject({ kind: 'immediate', status: 429 });
+    expect(refused.kind === 'immediate' && refused.headers['x-llm-d-request-dropped-reason']).toBe(
+      'rejected-saturated',
+    );
+    release();
+    expect((await blocked).kind).toBe('routed');
+    expect((await client.openStream().sendRequest({ body: 'c'.repeat(6_000) })).kind).toBe('routed');
+  });
+
   it('answers 500 when the pipeline throws, and keeps serving', async () => {
     let calls = 0;
     const working = new FixedRoutePipeline(endpoints);

@@ -34,6 +34,12 @@ export interface ExtProcHandlerOptions {
   readonly httpStatusNames: ReadonlyMap<number, string>;
   /** Largest request body buffered before answering 413; default 16 MiB. */
   readonly maxBodyBytes?: number;
+  /**
+   * Request-body bytes all streams together may hold while waiting for their routing decision;
+   * beyond it new bytes are refused with 429 so many concurrent large prompts cannot exhaust
+   * memory. Default 1 GiB.
+   */
+  readonly maxBufferedBodyBytes?: number;
   /** Add `x-gateway-destination-endpoint-scores` to the `envoy.lb` metadata (`--emit-endpoint-scores`). */
   readonly emitEndpointScores?: boolean;
   readonly logger?: Logger;
@@ -68,6 +74,7 @@ export function createExtProcHandler(options: ExtProcHandlerOptions): ExtProcHan
     maxBodyBytes,
     emitEndpointScores: options.emitEndpointScores ?? false,
     logger: (options.logger ?? noopLogger).child({ component: 'ext-proc' }),
+    bufferBudget: { used: 0, limit: options.maxBufferedBodyBytes ?? defaultMaxBufferedBodyBytes },
   };
   let open = 0;
   return {
@@ -81,7 +88,11 @@ export function createExtProcHandler(options: ExtProcHandlerOptions): ExtProcHan
   };
 }
 
+const defaultMaxBufferedBodyBytes = 1024 * 1024 * 1024;
+
 interface StreamSettings {
+  /** Shared by every stream of one handler. */
+  readonly bufferBudget: { used: number; readonly limit: number };
   readonly pipeline: RequestPipeline;
   readonly httpStatusNames: ReadonlyMap<number, string>;
   readonly maxBodyBytes: number;
@@ -220,9 +231,20 @@ class ExtProcStream {
       });
       return;
     }
+    const budget = this.settings.bufferBudget;
+    if (chunk.length > 0 && budget.used + chunk.length > budget.limit) {
+      this.releaseBuffer();
+      await this.reject({
+        status: 429,
+        dropReason: 'rejected-saturated',
+        message: 'the EPP is holding too many request bodies; retry later',
+      });
+      return;
+    }
     if (chunk.length > 0) {
       this.bodyChunks.push(chunk);
       this.bodyBytes += chunk.length;
+      budget.used += chunk.length;
     }
     if (message.end_of_stream === true) {
       this.phase = 'scheduling';
@@ -315,6 +337,8 @@ class ExtProcStream {
       ),
     });
     if (body !== undefined) await this.writeBody('request_body', body, !trailersFollow);
+    // The body has gone back to the proxy: this stream no longer holds it.
+    this.releaseBuffer();
     if (trailersFollow) await this.write({ request_trailers: {} });
     this.settings.logger.debug({ requestId: outcome.requestId, destination }, 'request routed');
   }
@@ -464,7 +488,15 @@ class ExtProcStream {
   private teardown(): void {
     if (this.tornDown) return;
     this.tornDown = true;
+    this.releaseBuffer();
     this.onTeardown();
+  }
+
+  /** Returns this stream's buffered request bytes to the shared budget (once). */
+  private releaseBuffer(): void {
+    this.settings.bufferBudget.used -= this.bodyBytes;
+    this.bodyBytes = 0;
+    this.bodyChunks.length = 0;
   }
 
   /** Writes one response, waiting for the transport to drain when its buffer is full. */

@@ -27,6 +27,8 @@ export interface ExtProcServerOptions {
   readonly secureServing?: boolean;
   /** Directory with `tls.crt` / `tls.key`; a self-signed certificate is generated when absent. */
   readonly certPath?: string;
+  /** Request-body bytes all streams may hold at once before new ones get 429; default 1 GiB. */
+  readonly maxBufferedBodyBytes?: number;
   /** Request body limit before a 413; default 16 MiB. */
   readonly maxBodyBytes?: number;
   readonly emitEndpointScores?: boolean;
@@ -121,6 +123,9 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     emitEndpointScores: options.emitEndpointScores ?? false,
     logger: options.logger ?? noopLogger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.maxBufferedBodyBytes === undefined
+      ? {}
+      : { maxBufferedBodyBytes: options.maxBufferedBodyBytes }),
   });
   let draining = false;
   const isReady = options.isReady ?? (() => true);
