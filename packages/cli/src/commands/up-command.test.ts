@@ -1,4 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnCli, waitForExit, waitForOutput } from '../testing-process.js';
@@ -78,6 +81,25 @@ describe('llmd up', () => {
     expect(errors.trim().split('\n')).toEqual([
       'llmd: error: unknown path "warp-drive" (available: optimized-baseline, precise-prefix-cache-routing)',
     ]);
+  });
+
+  it('rejects an invalid --config with one line naming the field, exit code 2, and stops the pods it started', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'llmd-up-config-'));
+    const file = join(folder, 'epp.yaml');
+    await writeFile(file, 'plugins:\n- type: queue-scorer\n  parameters: { treshold: 3 }\n');
+    try {
+      const child = spawnCli(['up', 'optimized-baseline', '--port', '0', '--replicas', '2', '--config', file]);
+      children.push(child);
+      let errors = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        errors += chunk.toString();
+      });
+      expect(await waitForExit(child)).toBe(2);
+      expect(errors.trim().split('\n')).toHaveLength(1);
+      expect(errors).toMatch(/^llmd: error: instantiate phase: plugins\[0\]\.parameters/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 
   it('reports a port in use with one line and exit code 2, leaving nothing running', async () => {
