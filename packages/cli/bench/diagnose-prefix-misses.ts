@@ -117,4 +117,15 @@ for (const record of done) {
   else if (!record.previousFirstTokenBeforeArrival) classes.inFlight++;
   else classes.routedOrEvicted++;
 }
-console.log(JSON.stringify({ setup: setupName, ttl, numGpuBlocks: Number(blocksText), rate, seconds, requests: done.length, hitRate: cachedSum / promptSum, classes }));
+console.log(
+  JSON.stringify({
+    setup: setupName,
+    ttl,
+    numGpuBlocks: Number(blocksText),
+    rate,
+    seconds,
+    requests: done.length,
+    hitRate: cachedSum / promptSum,
+    classes,
+  }),
+);

@@ -1,6 +1,7 @@
 import { LlmdError } from '@llmd/core';
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './cli-io.js';
+import { createBenchCommand } from './commands/bench-command.js';
 import { createDoctorCommand } from './commands/doctor-command.js';
 import { createEppCommand } from './commands/epp-command.js';
 import { createHashCommand } from './commands/hash-command.js';
@@ -37,6 +38,7 @@ export function createProgram(io: CliIo): Command {
     createIndexCommand(io),
     createEppCommand(io),
     createUpCommand(io),
+    createBenchCommand(io),
     createDoctorCommand(io),
   ]) {
     program.addCommand(command.exitOverride().configureOutput(output));

@@ -91,8 +91,19 @@ function sleepUntil(time: number, signal: AbortSignal | undefined, until?: Promi
       signal?.removeEventListener('abort', done);
       resolve();
     };
-    // setTimeout fires at once for delays beyond 2^31 - 1 ms, so an endless wait sets no timer.
-    if (Number.isFinite(delay)) timer = setTimeout(done, Math.min(delay, 2 ** 31 - 1));
+    // Timers run on the event loop's cached millisecond clock and can fire up to a millisecond before
+    // `time` by `performance.now()`: wait out the rest, so a step never ends before its duration.
+    const arm = () => {
+      const remaining = time - performance.now();
+      if (remaining <= 0) {
+        done();
+        return;
+      }
+      // setTimeout fires at once for delays beyond 2^31 - 1 ms.
+      timer = setTimeout(arm, Math.min(Math.max(remaining, 1), 2 ** 31 - 1));
+    };
+    // An endless wait sets no timer.
+    if (Number.isFinite(delay)) arm();
     signal?.addEventListener('abort', done, { once: true });
     void until?.then(done);
   });

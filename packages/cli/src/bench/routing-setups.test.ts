@@ -66,7 +66,9 @@ describe('routing setups', () => {
         sim: { timeScale: 100, blockSize: 16 },
       });
       try {
-        expect(stack.eppConfig).toBe(setup.configText({ ...contextOf(stack.eppConfig), blockSize: 16, timeScale: 1 }));
+        expect(stack.eppConfig).toBe(
+          setup.configText({ ...contextOf(stack.eppConfig), blockSize: 16, timeScale: 1 }),
+        );
         await complete(stack.gatewayUrl, stack.modelName, 'hello there');
       } finally {
         await stack.close();
@@ -75,13 +77,21 @@ describe('routing setups', () => {
     30_000,
   );
 
-  it('counts the speculative TTL of precise routing in the pods\' time', () => {
+  it("counts the speculative TTL of precise routing in the pods' time", () => {
     const [precise] = parseRoutingSetupList('precise');
-    const context = { modelName: 'm', renderUrl: 'http://127.0.0.1:1', kvEventsEndpoint: 'tcp://127.0.0.1:2', blockSize: 64 };
+    const context = {
+      modelName: 'm',
+      renderUrl: 'http://127.0.0.1:1',
+      kvEventsEndpoint: 'tcp://127.0.0.1:2',
+      blockSize: 64,
+    };
     const original = precise?.path.eppConfig(context);
     expect(precise?.configText({ ...context, timeScale: 1 })).toBe(original);
     expect(precise?.configText({ ...context, timeScale: 0.25 })).toBe(
-      original?.replace('    speculativeIndexing: true\n', '    speculativeIndexing: true\n    speculativeTTL: 8000ms\n'),
+      original?.replace(
+        '    speculativeIndexing: true\n',
+        '    speculativeIndexing: true\n    speculativeTTL: 8000ms\n',
+      ),
     );
   });
 

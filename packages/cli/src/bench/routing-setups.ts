@@ -73,7 +73,8 @@ export function withModelTimeSpeculativeTtl(config: string, timeScale: number): 
   if (timeScale === 1) return config;
   const anchor = /^( *)speculativeIndexing: true\n/m;
   const match = anchor.exec(config);
-  if (!match) throw new LlmdError('internal', 'the precise config has no speculativeIndexing line to scale the TTL of');
+  if (!match)
+    throw new LlmdError('internal', 'the precise config has no speculativeIndexing line to scale the TTL of');
   const ttl = `${match[1]}speculativeTTL: ${Math.round(speculativeTtlMilliseconds / timeScale)}ms\n`;
   return config.replace(anchor, `${match[0]}${ttl}`);
 }
@@ -162,7 +163,10 @@ export function parseRoutingSetupList(list: string): RoutingSetup[] {
  * setup's EndpointPickerConfig, which the stack builds once it knows its ports. `timeScale` is the
  * pods' (the simulator setting); defaults to 1.
  */
-export function routingSetupPath(setup: RoutingSetup, options: { timeScale?: number | undefined } = {}): WellLitPath {
+export function routingSetupPath(
+  setup: RoutingSetup,
+  options: { timeScale?: number | undefined } = {},
+): WellLitPath {
   const timeScale = options.timeScale ?? 1;
   return {
     ...setup.path,

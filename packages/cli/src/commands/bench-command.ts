@@ -228,7 +228,10 @@ function checkCombinations(flags: BenchFlags, rawFlags: Record<string, unknown>)
 }
 
 export function workloadInputFrom(flags: BenchFlags): WorkloadInput {
-  const common = { seed: flags.seed, ...(flags.outputLength !== undefined ? { outputLength: flags.outputLength } : {}) };
+  const common = {
+    seed: flags.seed,
+    ...(flags.outputLength !== undefined ? { outputLength: flags.outputLength } : {}),
+  };
   switch (flags.workload) {
     case 'shared-prefix':
       return {

@@ -189,7 +189,7 @@ export class UpstreamForward {
     }
     const first = attempt.held;
     attempt.held = undefined;
-    if (!this.#commit(attempt, undefined)) return;
+    if (!this.#commit(attempt)) return;
     this.#deliver(attempt, first);
     this.#deliver(attempt, chunk);
   }
@@ -201,16 +201,14 @@ export class UpstreamForward {
       const held = attempt.held;
       attempt.held = undefined;
       attempt.phase = 'finished';
-      const out = held === undefined ? emptyChunk : safeResponseChunk(exchange, held, false, logger);
-      const tail = safeResponseChunk(exchange, emptyChunk, true, logger);
-      const body =
-        tail.byteLength === 0 ? out : out.byteLength === 0 ? tail : Buffer.concat([out, tail]);
+      // Plugins see the headers first, as always; the body's length is known once they rewrote it.
+      const added = this.#exchangeHeaders(attempt);
+      // One call that is also the last, as Envoy sends a body that fits one message with end_of_stream.
+      const body = safeResponseChunk(exchange, held ?? emptyChunk, true, logger);
       const length = canDeclareLength(method, attempt.statusCode) ? body.byteLength : undefined;
-      if (!this.#commit(attempt, length)) return;
-      if (!response.destroyed) {
-        if (body.byteLength > 0) response.end(body);
-        else response.end();
-      }
+      if (!this.#writeHead(attempt, added, length)) return;
+      if (body.byteLength > 0) response.end(body);
+      else response.end();
       this.#settle('completed');
       return;
     }
@@ -296,36 +294,48 @@ export class UpstreamForward {
     const held = attempt.held;
     if (held === undefined || attempt.phase !== 'started' || this.#settled) return;
     attempt.held = undefined;
-    if (this.#commit(attempt, undefined)) this.#deliver(attempt, held);
+    if (this.#commit(attempt)) this.#deliver(attempt, held);
   }
 
-  /**
-   * Send the status line and headers: from here on there is no retry. `contentLength` is given when
-   * the whole body is known. Returns false when the client is already gone.
-   */
-  #commit(attempt: UpstreamAttempt, contentLength: number | undefined): boolean {
-    const { response, exchange, logger } = this.#input;
-    if (attempt.phase === 'started') attempt.phase = 'streaming';
-    const upstreamHeaders = attempt.headers ?? {};
-    let added: Record<string, string> | undefined;
+  /** Send the status line and headers of a body that streams: from here on there is no retry. */
+  #commit(attempt: UpstreamAttempt): boolean {
+    attempt.phase = 'streaming';
+    return this.#writeHead(attempt, this.#exchangeHeaders(attempt), undefined);
+  }
+
+  /** The response plugins' view of the status and headers; returns the headers they add. */
+  #exchangeHeaders(attempt: UpstreamAttempt): Readonly<Record<string, string>> {
     try {
-      added = exchange.responseHeaders({
+      return this.#input.exchange.responseHeaders({
         status: attempt.statusCode,
-        headers: flattenResponseHeaders(upstreamHeaders),
+        headers: flattenResponseHeaders(attempt.headers ?? {}),
         servedEndpoint: attempt.target,
       });
     } catch (error) {
-      logger.error(
+      this.#input.logger.error(
         { error: describeError(error) },
         'response-header plugins failed; sending the upstream headers',
       );
+      return {};
     }
+  }
+
+  /**
+   * `contentLength` is given when the whole body is known. Returns false when the client is
+   * already gone (the forward is then settled).
+   */
+  #writeHead(
+    attempt: UpstreamAttempt,
+    added: Readonly<Record<string, string>>,
+    contentLength: number | undefined,
+  ): boolean {
+    const { response } = this.#input;
     if (response.destroyed) {
       this.#settle('client-disconnected');
       attempt.abandon();
       return false;
     }
-    const headers = clientResponseHeaders(upstreamHeaders, added ?? {});
+    const headers = clientResponseHeaders(attempt.headers ?? {}, added);
     if (contentLength !== undefined) headers['content-length'] = contentLength;
     response.writeHead(attempt.statusCode, headers);
     return true;

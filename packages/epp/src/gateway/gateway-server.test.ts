@@ -25,6 +25,8 @@ vi.setConfig({ testTimeout: 20_000 });
 interface RecordedExchange {
   readonly responseHeaders: Array<{ status: number; servedEndpoint: string | undefined }>;
   readonly completions: RequestTerminationCause[];
+  /** Order of the response calls: `headers`, then one `chunk`/`last-chunk` per body call. */
+  readonly calls: Array<'headers' | 'chunk' | 'last-chunk'>;
 }
 
 interface RoutingPipelineOptions {
@@ -88,7 +90,7 @@ function createRoutingPipeline(options: RoutingPipelineOptions) {
           body = new TextEncoder().encode(JSON.stringify(object));
         }
       }
-      const recorded: RecordedExchange = { responseHeaders: [], completions: [] };
+      const recorded: RecordedExchange = { responseHeaders: [], completions: [], calls: [] };
       exchanges.push(recorded);
       const restore = options.modelRewrite
         ? createModelRestorer(options.modelRewrite.serverName, options.modelRewrite.clientName)
@@ -96,9 +98,13 @@ function createRoutingPipeline(options: RoutingPipelineOptions) {
       const exchange: ResponseExchange = {
         responseHeaders: ({ status, servedEndpoint }) => {
           recorded.responseHeaders.push({ status, servedEndpoint });
+          recorded.calls.push('headers');
           return { ...options.responseHeadersToAdd };
         },
-        responseChunk: (chunk, endOfStream) => (restore ? restore(chunk, endOfStream) : chunk),
+        responseChunk: (chunk, endOfStream) => {
+          recorded.calls.push(endOfStream ? 'last-chunk' : 'chunk');
+          return restore ? restore(chunk, endOfStream) : chunk;
+        },
         complete: (cause) => {
           recorded.completions.push(cause);
         },
@@ -796,6 +802,149 @@ describe('startGateway: client disconnects and backpressure', () => {
     cleanups.push(async () => void request.destroy());
     await vi.waitFor(() => expect(exchanges[0]?.completions).toEqual(['client-disconnected']));
     await vi.waitFor(() => expect(upstream.abortedResponses()).toBe(1));
+  });
+});
+
+describe('startGateway: response framing and upstream attempts', () => {
+  const serverName = 'a-much-longer-model-name';
+  const modelRewrite = { clientName: 'short', serverName };
+
+  it('sends a whole answer with its exact length after the exchange rewrote it, and streams a multi-part one', async () => {
+    const upstream = await startUpstream((request, response) => {
+      if (request.url === '/whole') {
+        const text = JSON.stringify({ model: serverName, ok: true });
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        response.end(text);
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(`data: {"model":"${serverName}","n":1}\n\n`);
+      // The second event comes in a later read: the first one must already be on its way.
+      setTimeout(() => response.end(`data: {"model":"${serverName}","n":2}\n\n`), 50);
+    });
+    const { pipeline, exchanges } = createRoutingPipeline({ targets: () => [upstream.endpoint], modelRewrite });
+    const gateway = await start({ pipeline });
+
+    const whole = await rawRequest(gateway.url, { path: '/whole', body: '{}' });
+    expect(whole.text).toBe('{"model":"short","ok":true}');
+    expect(whole.headers['content-length']).toBe(String(Buffer.byteLength(whole.text)));
+    expect(whole.headers['transfer-encoding']).toBeUndefined();
+
+    const streamed = await rawRequest(gateway.url, { path: '/stream', body: '{}' });
+    expect(streamed.text).toBe('data: {"model":"short","n":1}\n\ndata: {"model":"short","n":2}\n\n');
+    expect(streamed.headers['transfer-encoding']).toBe('chunked');
+    expect(streamed.headers['content-length']).toBeUndefined();
+
+    await gateway.close();
+    for (const exchange of exchanges) expect(exchange.completions).toEqual(['completed']);
+    // Plugins always see the headers before any byte of the body.
+    expect(exchanges[0]?.calls).toEqual(['headers', 'last-chunk']);
+    expect(exchanges[1]?.calls).toEqual(['headers', 'chunk', 'chunk', 'last-chunk']);
+  });
+
+  it('relays body-less answers without inventing a length', async () => {
+    const upstream = await startUpstream((_request, response) => {
+      response.writeHead(204, { 'x-answer': 'none' });
+      response.end();
+    });
+    const { pipeline } = createRoutingPipeline({ targets: () => [upstream.endpoint] });
+    const gateway = await start({ pipeline });
+    const response = await rawRequest(gateway.url, { path: '/v1/nothing', body: '{}' });
+    expect(response.status).toBe(204);
+    expect(response.text).toBe('');
+    expect(response.headers['x-answer']).toBe('none');
+    expect(response.headers['content-length']).toBeUndefined();
+  });
+
+  it('skips informational responses and relays the final one', async () => {
+    const upstream = await startUpstream((_request, response) => {
+      response.writeEarlyHints({ link: '</hint>; rel=preload' });
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+      response.end('{"ok":true}');
+    });
+    const { pipeline, exchanges } = createRoutingPipeline({ targets: () => [upstream.endpoint] });
+    const gateway = await start({ pipeline });
+    const response = await rawRequest(gateway.url, { path: '/v1/completions', body: '{}' });
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('{"ok":true}');
+    await gateway.close();
+    expect(exchanges[0]?.responseHeaders).toEqual([{ status: 200, servedEndpoint: upstream.endpoint }]);
+  });
+
+  it('retries the next target when a response breaks off between its headers and its first body byte', async () => {
+    const broken = await startUpstream((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': 100 });
+      response.flushHeaders();
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+    const healthy = await startUpstream();
+    const { pipeline, exchanges } = createRoutingPipeline({
+      targets: () => [broken.endpoint, healthy.endpoint],
+    });
+    const gateway = await start({ pipeline });
+    const response = await rawRequest(gateway.url, { path: '/v1/completions', body: '{}' });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toEqual({ ok: true });
+    await gateway.close();
+    expect(exchanges[0]?.responseHeaders).toEqual([{ status: 200, servedEndpoint: healthy.endpoint }]);
+    expect(exchanges[0]?.completions).toEqual(['completed']);
+  });
+
+  it('finishes a request still queued for a connection as soon as its client leaves, and never sends it', async () => {
+    const held: ServerResponse[] = [];
+    const upstream = await startUpstream((_request, response) => {
+      if (held.length === 0) held.push(response);
+      else response.end('{"ok":true}');
+    });
+    const { pipeline, exchanges, requests } = createRoutingPipeline({ targets: () => [upstream.endpoint] });
+    const gateway = await start({ pipeline, maxConnectionsPerEndpoint: 1 });
+
+    const first = rawRequest(gateway.url, { path: '/v1/first', body: '{}' });
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    // The only connection is busy: the second request waits in the gateway's upstream queue.
+    const queued = httpRequest(`${gateway.url}/v1/queued`, { method: 'POST', agent: false });
+    queued.on('error', () => {});
+    queued.end('{}');
+    await vi.waitFor(() => expect(requests).toHaveLength(2));
+    queued.destroy();
+    await vi.waitFor(() => expect(exchanges[1]?.completions).toEqual(['client-disconnected']));
+    expect(exchanges[0]?.completions).toEqual([]);
+
+    held[0]?.end('{"late":true}');
+    expect((await first).text).toBe('{"late":true}');
+    // Served after the abandoned one left the queue: the upstream only ever saw the live requests.
+    expect((await rawRequest(gateway.url, { path: '/v1/third', body: '{}' })).status).toBe(200);
+    expect(upstream.received.map((received) => received.url)).toEqual(['/v1/first', '/v1/third']);
+  });
+
+  it('aborts the signal the pipeline holds when the client leaves while it decides', async () => {
+    let called = 0;
+    let released = 0;
+    const pipeline: RequestPipeline = {
+      async handle(request) {
+        called++;
+        const signal = request.signal;
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        released++;
+        return {
+          kind: 'reject',
+          requestId: 'cancelled',
+          status: 503,
+          dropReason: 'rejected-context-cancelled',
+          message: 'client left',
+        };
+      },
+    };
+    const gateway = await start({ pipeline });
+    const request = httpRequest(`${gateway.url}/v1/completions`, { method: 'POST', agent: false });
+    request.on('error', () => {});
+    request.end('{}');
+    await vi.waitFor(() => expect(called).toBe(1));
+    request.destroy();
+    await vi.waitFor(() => expect(released).toBe(1));
   });
 });
 

@@ -7,6 +7,7 @@ import type { RequestTerminationCause } from '../plugin/plugin-interfaces.js';
 import { aggregateModels } from './aggregate-models.js';
 import { UpstreamForward } from './forward-to-upstream.js';
 import { type GatewayOptions, type GatewaySettings, gatewaySettingsSchema } from './gateway-options.js';
+import { InFlightRequest } from './in-flight-request.js';
 import { inferenceErrorMessage, openAiErrorBody, sendOpenAiError } from './openai-error-response.js';
 import { clientRequestHeaders, upstreamRequestHeaders } from './proxy-headers.js';
 import { readRequestBody } from './read-request-body.js';
@@ -24,31 +25,6 @@ export interface Gateway {
 
 /** How long a connection that sent an over-limit body may keep sending before it is dropped. */
 const oversizedBodyLingerMilliseconds = 2_000;
-
-/**
- * One client request the gateway is working on. A class rather than closures: it is created for
- * every request, and its state (the pipeline's abort signal, the upstream forward to stop) is what
- * a client disconnect or a shutdown has to reach.
- */
-class InFlightRequest {
-  readonly controller = new AbortController();
-  /** Set while the request is being forwarded upstream. */
-  forward: UpstreamForward | undefined = undefined;
-
-  constructor(readonly response: ServerResponse) {}
-
-  /** The client left before its response finished: cancel the pipeline's work and the upstream request. */
-  clientGone(): void {
-    this.controller.abort();
-    this.forward?.clientDisconnected();
-  }
-
-  /** Shutdown deadline passed. */
-  abort(): void {
-    this.clientGone();
-    this.response.destroy();
-  }
-}
 
 function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -122,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     clientHeaders: Readonly<Record<string, string>>,
   ): Promise<RequestTerminationCause> | RequestTerminationCause => {
     const { response } = state;
-    if (state.controller.signal.aborted) return 'client-disconnected';
+    if (state.isClientGone) return 'client-disconnected';
     if (outcome.targets.length === 0) {
       sendOpenAiError(
         response,
@@ -226,7 +202,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       path: url,
       headers: clientHeaders,
       body: bodyResult.body,
-      signal: state.controller.signal,
+      // A getter, so a pipeline that never looks at the signal never pays for one.
+      get signal() {
+        return state.signal;
+      },
     });
     if (outcome.kind === 'reject') {
       sendOpenAiError(

@@ -32,19 +32,32 @@ const recomputedRequestHeaderNames: ReadonlySet<string> = new Set([
   'accept-encoding',
 ]);
 
-/** Names a `Connection` header lists: also hop-by-hop for this one message. */
+/** Every name the gateway drops from the client's headers on the upstream hop, in one lookup. */
+const upstreamDroppedNames: ReadonlySet<string> = new Set([
+  ...hopByHopHeaderNames,
+  ...recomputedRequestHeaderNames,
+  ...routingHeaderNames,
+]);
+
 const noNames: ReadonlySet<string> = new Set();
 
+/** Names a `Connection` header lists: also hop-by-hop for this one message. */
 function connectionListedNames(value: string | string[] | undefined): ReadonlySet<string> {
   if (value === undefined) return noNames;
   const joined = Array.isArray(value) ? value.join(',') : value;
-  return new Set(
-    joined
-      .split(',')
-      .map((token) => token.trim().toLowerCase())
-      .filter((token) => token.length > 0),
-  );
+  // The usual `keep-alive` / `close` lists nothing but standard hop-by-hop names.
+  if (joined === 'keep-alive' || joined === 'close') return noNames;
+  const names = new Set<string>();
+  for (const token of joined.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name.length > 0) names.add(name);
+  }
+  return names;
 }
+
+// The loops below use `for…in` over header records on purpose: they run several times per proxied
+// request, and unlike `Object.entries` they allocate nothing. Node and undici build these records
+// as plain objects, so every enumerable key is an own header name.
 
 /**
  * The client's request headers as the pipeline sees them: names lower-cased, repeated values joined,
@@ -53,7 +66,8 @@ function connectionListedNames(value: string | string[] | undefined): ReadonlySe
  */
 export function clientRequestHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const [rawName, value] of Object.entries(headers)) {
+  for (const rawName in headers) {
+    const value = headers[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if (routingHeaderSet.has(name)) continue;
@@ -74,23 +88,22 @@ export interface UpstreamHeaderInput {
 
 /** The headers of the request sent to a model server. */
 export function upstreamRequestHeaders(input: UpstreamHeaderInput): Record<string, string> {
-  const connectionListed = connectionListedNames(input.clientHeaders.connection);
-  const isGatewayOwned = (name: string) =>
-    hopByHopHeaderNames.has(name) ||
-    connectionListed.has(name) ||
-    recomputedRequestHeaderNames.has(name) ||
-    routingHeaderSet.has(name);
-
+  const { clientHeaders, headersToSet, headersToRemove } = input;
+  const connectionListed = connectionListedNames(clientHeaders.connection);
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(input.clientHeaders)) {
-    if (!isGatewayOwned(name)) result[name] = value;
+  for (const name in clientHeaders) {
+    if (upstreamDroppedNames.has(name) || connectionListed.has(name)) continue;
+    result[name] = clientHeaders[name] as string;
   }
-  for (const name of input.headersToRemove) delete result[name.toLowerCase()];
+  for (const name of headersToRemove) {
+    const lowerCased = name.toLowerCase();
+    if (lowerCased in result) delete result[lowerCased];
+  }
   // Routing headers are allowed here: this is the pipeline (P/D, E/P/D plugins) setting them.
-  for (const [rawName, value] of Object.entries(input.headersToSet)) {
+  for (const rawName in headersToSet) {
     const name = rawName.toLowerCase();
     if (hopByHopHeaderNames.has(name) || recomputedRequestHeaderNames.has(name)) continue;
-    result[name] = value;
+    result[name] = headersToSet[rawName] as string;
   }
   if (input.bodyLength !== undefined) result['content-length'] = String(input.bodyLength);
   // The model server logs (and with --enable-request-id-headers echoes) it: one id end to end.
@@ -98,10 +111,23 @@ export function upstreamRequestHeaders(input: UpstreamHeaderInput): Record<strin
   return result;
 }
 
-/** Upstream response headers flattened to one string per name, as response plugins receive them. */
-export function flattenResponseHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+/**
+ * Upstream response headers with one string per lower-cased name, as response plugins receive them.
+ * undici already lower-cases names, so the usual all-single-valued record is returned as it is
+ * (plugins get it read-only) instead of copied.
+ */
+export function flattenResponseHeaders(headers: IncomingHttpHeaders): Readonly<Record<string, string>> {
+  let needsCopy = false;
+  for (const name in headers) {
+    if (typeof headers[name] !== 'string' || name !== name.toLowerCase()) {
+      needsCopy = true;
+      break;
+    }
+  }
+  if (!needsCopy) return headers as Record<string, string>;
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     result[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
@@ -111,7 +137,7 @@ export function flattenResponseHeaders(headers: IncomingHttpHeaders): Record<str
 /**
  * The headers of the response sent to the client. `content-length` is dropped because response
  * plugins may change the body's length (model-name restore); Node then frames the body chunked, or
- * computes the exact length when the whole body is written at once.
+ * the caller sets the exact length when it has the whole body.
  */
 export function clientResponseHeaders(
   upstream: IncomingHttpHeaders,
@@ -119,16 +145,17 @@ export function clientResponseHeaders(
 ): OutgoingHttpHeaders {
   const connectionListed = connectionListedNames(upstream.connection);
   const result: OutgoingHttpHeaders = {};
-  for (const [rawName, value] of Object.entries(upstream)) {
+  for (const rawName in upstream) {
+    const value = upstream[rawName];
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if (hopByHopHeaderNames.has(name) || connectionListed.has(name) || name === 'content-length') continue;
     result[name] = value;
   }
-  for (const [rawName, value] of Object.entries(added)) {
+  for (const rawName in added) {
     const name = rawName.toLowerCase();
     if (hopByHopHeaderNames.has(name) || name === 'content-length') continue;
-    result[name] = value;
+    result[name] = added[rawName];
   }
   return result;
 }

@@ -8,6 +8,61 @@ export type RequestBodyResult =
   /** The client went away (or the socket failed) before the body ended. */
   | { readonly kind: 'aborted' };
 
+/** Collects one body; its state lives here instead of in per-request closures. */
+class BodyCollector {
+  readonly #request: IncomingMessage;
+  readonly #maximumBytes: number;
+  readonly #resolve: (result: RequestBodyResult) => void;
+  #first: Buffer | undefined = undefined;
+  #more: Buffer[] | undefined = undefined;
+  #size = 0;
+  #settled = false;
+
+  constructor(request: IncomingMessage, maximumBytes: number, resolve: (result: RequestBodyResult) => void) {
+    this.#request = request;
+    this.#maximumBytes = maximumBytes;
+    this.#resolve = resolve;
+  }
+
+  data(chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#size += chunk.length;
+    if (this.#size > this.#maximumBytes) {
+      this.#first = undefined;
+      this.#more = undefined;
+      // Leave the stream paused: the caller answers 413 and decides how to discard the rest.
+      this.#request.pause();
+      this.#settle({ kind: 'too-large', declaredBytes: undefined });
+      return;
+    }
+    // Small bodies come in one chunk: keep that one without an array or a copy.
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#more ??= [this.#first]).push(chunk);
+  }
+
+  end(): void {
+    const size = this.#size;
+    this.#settle({
+      kind: 'complete',
+      body: size === 0 ? undefined : this.#more ? Buffer.concat(this.#more, size) : this.#first,
+    });
+  }
+
+  closed(): void {
+    if (!this.#request.complete) this.#settle({ kind: 'aborted' });
+  }
+
+  failed(): void {
+    this.#settle({ kind: 'aborted' });
+  }
+
+  #settle(result: RequestBodyResult): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve(result);
+  }
+}
+
 /**
  * Buffer a request body of at most `maximumBytes`. A declared `content-length` over the limit is
  * refused before anything is read; a chunked body is refused as soon as the counted bytes pass it,
@@ -22,43 +77,12 @@ export function readRequestBody(request: IncomingMessage, maximumBytes: number):
     if (declaredBytes === 0) return Promise.resolve({ kind: 'complete', body: undefined });
   }
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (result: RequestBodyResult) => {
-      if (settled) return;
-      settled = true;
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onAborted);
-      request.off('close', onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maximumBytes) {
-        chunks.length = 0;
-        // Leave the stream paused: the caller answers 413 and decides how to discard the rest.
-        request.pause();
-        settle({ kind: 'too-large', declaredBytes: undefined });
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      settle({
-        kind: 'complete',
-        body:
-          size === 0 ? undefined : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size),
-      });
-    };
-    const onAborted = () => settle({ kind: 'aborted' });
-    const onClose = () => {
-      if (!request.complete) settle({ kind: 'aborted' });
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onAborted);
-    request.on('close', onClose);
+    const collector = new BodyCollector(request, maximumBytes, resolve);
+    // The listeners stay attached after settling (the collector ignores late events): removing
+    // them costs more than the request object they die with.
+    request.on('data', (chunk: Buffer) => collector.data(chunk));
+    request.on('end', () => collector.end());
+    request.on('error', () => collector.failed());
+    request.on('close', () => collector.closed());
   });
 }
