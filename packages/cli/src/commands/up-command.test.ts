@@ -88,7 +88,16 @@ describe('llmd up', () => {
     const file = join(folder, 'epp.yaml');
     await writeFile(file, 'plugins:\n- type: queue-scorer\n  parameters: { treshold: 3 }\n');
     try {
-      const child = spawnCli(['up', 'optimized-baseline', '--port', '0', '--replicas', '2', '--config', file]);
+      const child = spawnCli([
+        'up',
+        'optimized-baseline',
+        '--port',
+        '0',
+        '--replicas',
+        '2',
+        '--config',
+        file,
+      ]);
       children.push(child);
       let errors = '';
       child.stderr.on('data', (chunk: Buffer) => {
