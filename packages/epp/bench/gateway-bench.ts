@@ -6,10 +6,12 @@
  *
  *   node --conditions=@llmd/source --import tsx bench/gateway-bench.ts [--pods 2] [--concurrency 64]
  *     [--stream-concurrency 32] [--stream-tokens 256] [--duration 5] [--warmup 1] [--time-scale 100]
- *     [--no-nginx]
+ *     [--no-nginx] [--scheduler]
  *
  * Prints a Markdown table. nginx comes from the system (`apt-get install -y nginx`); without it
- * that row is skipped.
+ * that row is skipped. "proxy CPU µs/req" is the user + system CPU time of the proxy (the gateway's
+ * thread, nginx's processes) per short completion, read from /proc (Linux; "–" elsewhere): on a
+ * small shared machine it moves far less with the neighbours' load than req/s does.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -398,7 +400,9 @@ async function main(): Promise<void> {
   let picker: Awaited<ReturnType<typeof createEndpointPicker>> | undefined;
   const createPipeline: PipelineFactory | undefined = values.scheduler
     ? async (endpoints) => {
-        picker = await createEndpointPicker({ discovery: new StaticDiscovery({ endpoints: [...endpoints] }) });
+        picker = await createEndpointPicker({
+          discovery: new StaticDiscovery({ endpoints: [...endpoints] }),
+        });
         await picker.start();
         return picker.pipeline;
       }

@@ -813,7 +813,10 @@ describe('startGateway: response framing and upstream attempts', () => {
     const upstream = await startUpstream((request, response) => {
       if (request.url === '/whole') {
         const text = JSON.stringify({ model: serverName, ok: true });
-        response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        });
         response.end(text);
         return;
       }
@@ -822,7 +825,10 @@ describe('startGateway: response framing and upstream attempts', () => {
       // The second event comes in a later read: the first one must already be on its way.
       setTimeout(() => response.end(`data: {"model":"${serverName}","n":2}\n\n`), 50);
     });
-    const { pipeline, exchanges } = createRoutingPipeline({ targets: () => [upstream.endpoint], modelRewrite });
+    const { pipeline, exchanges } = createRoutingPipeline({
+      targets: () => [upstream.endpoint],
+      modelRewrite,
+    });
     const gateway = await start({ pipeline });
 
     const whole = await rawRequest(gateway.url, { path: '/whole', body: '{}' });

@@ -37,7 +37,8 @@ class BodyCollector {
     }
     // Small bodies come in one chunk: keep that one without an array or a copy.
     if (this.#first === undefined) this.#first = chunk;
-    else (this.#more ??= [this.#first]).push(chunk);
+    else if (this.#more === undefined) this.#more = [this.#first, chunk];
+    else this.#more.push(chunk);
   }
 
   end(): void {

@@ -86,7 +86,10 @@ export class EppMetrics implements PipelineObserver, PluginMetricsSink {
   readonly #pluginDuration: Histogram<string>;
   readonly #pluginErrors: Counter<string>;
   readonly #disaggregation: Counter<string>;
-  readonly #pluginDurationChildren = new WeakMap<LoadedPlugin, Map<ExtensionPoint, { observe(value: number): void }>>();
+  readonly #pluginDurationChildren = new WeakMap<
+    LoadedPlugin,
+    Map<ExtensionPoint, { observe(value: number): void }>
+  >();
   readonly #modelChildren = new Map<string, ModelSeries>();
 
   constructor(options: EppMetricsOptions) {
