@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { headerNames, type Logger, labelNames } from '@llmd/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { pdReferenceConfig } from '../../../config/__fixtures__/llm-d-reference-configs.js';
 import { prefixCacheMatchAttribute, prefixCacheMatchDataKey } from '../../../plugin/data-keys.js';
 import { definePlugin, type PluginDefinition } from '../../../plugin/define-plugin.js';
 import type { EndpointState } from '../../../plugin/endpoint-state.js';
@@ -13,7 +12,6 @@ import {
 } from '../../../scheduling/create-scheduling-request.js';
 import type { Scheduler } from '../../../scheduling/scheduler.js';
 import { createTestEndpointState, createTestScheduler } from '../../../testing/index.js';
-import { builtinPlugins } from '../../builtin-plugins.js';
 import { routingPlugins } from '../../routing-plugins.js';
 
 /** Records log lines; the loader and plugins log through this interface only. */
@@ -43,9 +41,8 @@ const scriptedDecider = definePlugin({
   }),
 });
 
-const plugins = [...routingPlugins, scriptedDecider].filter(
-  (definition) => !builtinPlugins.includes(definition),
-);
+// The registry accepts a definition that is also built in, so the group can be passed as it is.
+const plugins = [...routingPlugins, scriptedDecider];
 
 const role = (value: string) => ({ [labelNames.role]: value });
 const prefillEndpoints = [
@@ -333,119 +330,9 @@ schedulingProfiles:
   });
 });
 
-/** A plugin type written by another helper in parallel; used when its file exists. */
-async function optionalDefinition(relativePath: string, type: string): Promise<PluginDefinition | undefined> {
-  const builtin = builtinPlugins.find((definition) => definition.type === type);
-  if (builtin) return builtin;
-  const path = fileURLToPath(new URL(relativePath, import.meta.url));
-  if (!existsSync(path)) return undefined;
-  const module = (await import(path)) as Record<string, unknown>;
-  return Object.values(module).find(
-    (value): value is PluginDefinition =>
-      typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type,
-  );
-}
-
 describe('the P/D example config (scheduler.md §4.3)', () => {
   it('picks a decode endpoint and sends prefill to a prefill endpoint', async () => {
-    const [producer, tokenProducer, prefixScorer, queueScorer] = await Promise.all([
-      optionalDefinition(
-        '../../producer/approx-prefix-cache-producer/approx-prefix-cache-producer.ts',
-        'approx-prefix-cache-producer',
-      ),
-      optionalDefinition('../../producer/token-producer/token-producer.ts', 'token-producer'),
-      optionalDefinition('../../scorer/prefix-cache-scorer/prefix-cache-scorer.ts', 'prefix-cache-scorer'),
-      optionalDefinition('../../scorer/queue-scorer/queue-scorer.ts', 'queue-scorer'),
-    ]);
-    const complete = producer && tokenProducer && prefixScorer && queueScorer;
-    // Stand-in for approx-prefix-cache-producer while it is not available: a cold cache everywhere.
-    const coldPrefixProducer = definePlugin({
-      type: 'test-cold-prefix-producer',
-      create: (_parameters, handle) => ({
-        produces: [prefixCacheMatchDataKey(handle.name)],
-        produce: (_request, endpoints) => {
-          for (const entry of endpoints) {
-            entry.attributes.set(prefixCacheMatchAttribute(handle.name), {
-              matchBlocks: 0,
-              totalBlocks: 4,
-              blockSizeTokens: 64,
-            });
-          }
-        },
-      }),
-    });
-    // The upstream file verbatim; trimmed of the producer parameters and scorers when they are not available yet.
-    const config = complete
-      ? `
-apiVersion: llm-d.ai/v1alpha1
-kind: EndpointPickerConfig
-plugins:
-- type: approx-prefix-cache-producer
-  parameters:
-    maxPrefixTokensToMatch: 16384
-    lruCapacityPerServer: 31250
-- type: prefix-cache-scorer
-- type: queue-scorer
-- type: prefill-filter
-- type: decode-filter
-- type: max-score-picker
-- type: disagg-profile-handler
-  parameters:
-    deciders:
-      prefill: prefix-based-pd-decider
-- type: prefix-based-pd-decider
-  parameters:
-    nonCachedTokens: 16
-schedulingProfiles:
-- name: prefill
-  plugins:
-  - pluginRef: prefill-filter
-  - pluginRef: max-score-picker
-  - pluginRef: prefix-cache-scorer
-    weight: 2
-  - pluginRef: queue-scorer
-    weight: 1
-- name: decode
-  plugins:
-  - pluginRef: decode-filter
-  - pluginRef: max-score-picker
-  - pluginRef: prefix-cache-scorer
-    weight: 2
-  - pluginRef: queue-scorer
-    weight: 1
-`
-      : `
-apiVersion: llm-d.ai/v1alpha1
-kind: EndpointPickerConfig
-plugins:
-- type: test-cold-prefix-producer
-  name: approx-prefix-cache-producer
-- type: prefill-filter
-- type: decode-filter
-- type: max-score-picker
-- type: disagg-profile-handler
-  parameters:
-    deciders:
-      prefill: prefix-based-pd-decider
-- type: prefix-based-pd-decider
-  parameters:
-    nonCachedTokens: 16
-schedulingProfiles:
-- name: prefill
-  plugins:
-  - pluginRef: prefill-filter
-  - pluginRef: max-score-picker
-- name: decode
-  plugins:
-  - pluginRef: decode-filter
-  - pluginRef: max-score-picker
-`;
-    const extra = complete
-      ? [producer, tokenProducer, prefixScorer, queueScorer].filter(
-          (definition) => !builtinPlugins.includes(definition),
-        )
-      : [coldPrefixProducer];
-    const scheduler = await createTestScheduler({ plugins: [...plugins, ...extra], config });
+    const scheduler = await createTestScheduler({ plugins, config: pdReferenceConfig });
     try {
       const endpoints = [
         createTestEndpointState({
@@ -481,11 +368,9 @@ schedulingProfiles:
       expect(['10.2.0.1:8000', '10.2.0.2:8000']).toContain(
         request.upstreamHeaders.get(headerNames.prefillerHostPort),
       );
-      if (complete) {
-        // With the queue scorer in the profiles the least-loaded endpoint of each role wins.
-        expect(result.primary.endpoint.key).toBe('10.2.0.3:8000');
-        expect(request.upstreamHeaders.get(headerNames.prefillerHostPort)).toBe('10.2.0.2:8000');
-      }
+      // With the queue scorer in the profiles the least-loaded endpoint of each role wins.
+      expect(result.primary.endpoint.key).toBe('10.2.0.3:8000');
+      expect(request.upstreamHeaders.get(headerNames.prefillerHostPort)).toBe('10.2.0.2:8000');
     } finally {
       await scheduler.close();
     }
